@@ -1,0 +1,109 @@
+/* The counters behind /metrics and their text exposition. The metric names
+ * follow Prometheus conventions: _total for counters, a unit suffix. */
+#include "core/metrics.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+hb_metrics hb_metrics_g;
+
+static const char *const reason_names[HB_CLOSE_REASON_COUNT] = {
+    "transport close", "transport error", "ping timeout", "client close",
+    "forced close", "server shutting down", "parse error",
+};
+
+const char *hb_close_reason_name(int reason) {
+    if (reason < 0 || reason >= HB_CLOSE_REASON_COUNT)
+        return "unknown";
+    return reason_names[reason];
+}
+
+typedef struct {
+    char *s;
+    size_t len, cap;
+    int failed;
+} out_t;
+
+static void put(out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(out_t *o, const char *fmt, ...) {
+    va_list ap;
+    int n;
+    if (o->failed)
+        return;
+    for (;;) {
+        va_start(ap, fmt);
+        n = vsnprintf(o->s + o->len, o->cap - o->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            o->failed = 1;
+            return;
+        }
+        if ((size_t)n < o->cap - o->len) {
+            o->len += (size_t)n;
+            return;
+        }
+        size_t cap = (o->cap + (size_t)n) * 2;
+        char *s = realloc(o->s, cap);
+        if (s == NULL) {
+            o->failed = 1;
+            return;
+        }
+        o->s = s;
+        o->cap = cap;
+    }
+}
+
+char *hb_metrics_render(size_t *len) {
+    const hb_metrics *m = &hb_metrics_g;
+    out_t o = {malloc(2048), 0, 2048, 0};
+    if (o.s == NULL)
+        return NULL;
+    o.s[0] = '\0';
+    put(&o, "# HELP hubbub_connections Open TCP connections.\n"
+            "# TYPE hubbub_connections gauge\nhubbub_connections %lld\n",
+        (long long)m->http_connections);
+    put(&o, "# HELP hubbub_sessions Open Engine.IO sessions by transport.\n"
+            "# TYPE hubbub_sessions gauge\n"
+            "hubbub_sessions{transport=\"polling\"} %lld\n"
+            "hubbub_sessions{transport=\"websocket\"} %lld\n",
+        (long long)m->sessions_open[HB_MT_POLLING], (long long)m->sessions_open[HB_MT_WEBSOCKET]);
+    put(&o, "# HELP hubbub_sessions_opened_total Engine.IO sessions opened.\n"
+            "# TYPE hubbub_sessions_opened_total counter\nhubbub_sessions_opened_total %llu\n",
+        (unsigned long long)m->sessions_opened);
+    put(&o, "# HELP hubbub_sessions_closed_total Engine.IO sessions closed, by reason.\n"
+            "# TYPE hubbub_sessions_closed_total counter\n");
+    for (int i = 0; i < HB_CLOSE_REASON_COUNT; i++)
+        put(&o, "hubbub_sessions_closed_total{reason=\"%s\"} %llu\n", reason_names[i],
+            (unsigned long long)m->sessions_closed[i]);
+    put(&o, "# HELP hubbub_http_requests_total HTTP requests handled.\n"
+            "# TYPE hubbub_http_requests_total counter\nhubbub_http_requests_total %llu\n",
+        (unsigned long long)m->http_requests);
+    put(&o, "# HELP hubbub_http_errors_total HTTP error responses, by status class.\n"
+            "# TYPE hubbub_http_errors_total counter\n"
+            "hubbub_http_errors_total{class=\"4xx\"} %llu\n"
+            "hubbub_http_errors_total{class=\"5xx\"} %llu\n",
+        (unsigned long long)m->http_errors[4], (unsigned long long)m->http_errors[5]);
+    put(&o, "# HELP hubbub_websocket_upgrades_total WebSocket handshakes accepted.\n"
+            "# TYPE hubbub_websocket_upgrades_total counter\nhubbub_websocket_upgrades_total %llu\n",
+        (unsigned long long)m->ws_upgrades);
+    put(&o, "# HELP hubbub_bytes_received_total Bytes read from clients.\n"
+            "# TYPE hubbub_bytes_received_total counter\nhubbub_bytes_received_total %llu\n"
+            "# HELP hubbub_bytes_sent_total Bytes queued to clients.\n"
+            "# TYPE hubbub_bytes_sent_total counter\nhubbub_bytes_sent_total %llu\n",
+        (unsigned long long)m->bytes_in, (unsigned long long)m->bytes_out);
+    put(&o, "# HELP hubbub_messages_received_total Engine.IO messages received.\n"
+            "# TYPE hubbub_messages_received_total counter\nhubbub_messages_received_total %llu\n"
+            "# HELP hubbub_messages_sent_total Engine.IO messages sent.\n"
+            "# TYPE hubbub_messages_sent_total counter\nhubbub_messages_sent_total %llu\n",
+        (unsigned long long)m->messages_in, (unsigned long long)m->messages_out);
+    put(&o, "# HELP hubbub_dropped_writes_total Writes refused because a connection's queue was full.\n"
+            "# TYPE hubbub_dropped_writes_total counter\nhubbub_dropped_writes_total %llu\n",
+        (unsigned long long)m->dropped_writes);
+    if (o.failed) {
+        free(o.s);
+        return NULL;
+    }
+    *len = o.len;
+    return o.s;
+}

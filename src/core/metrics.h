@@ -1,0 +1,44 @@
+/* Process-wide counters for /metrics, in Prometheus text format. Counters
+ * are plain integers bumped from the loop thread; the exposition is built on
+ * demand. Close reasons are a fixed set so the label values stay bounded. */
+#ifndef HB_CORE_METRICS_H
+#define HB_CORE_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum hb_metric_transport { HB_MT_POLLING, HB_MT_WEBSOCKET, HB_MT_COUNT };
+
+enum hb_close_reason {
+    HB_CLOSE_TRANSPORT_CLOSE,  /* the client went away */
+    HB_CLOSE_TRANSPORT_ERROR,  /* a protocol error or a failed write */
+    HB_CLOSE_PING_TIMEOUT,     /* no pong in time */
+    HB_CLOSE_CLIENT,           /* the client sent the close packet */
+    HB_CLOSE_FORCED,           /* the server closed it (app or limit) */
+    HB_CLOSE_SHUTDOWN,         /* the server is stopping */
+    HB_CLOSE_PARSE_ERROR,      /* a packet did not decode */
+    HB_CLOSE_REASON_COUNT
+};
+
+typedef struct hb_metrics {
+    int64_t http_connections;                 /* open TCP connections */
+    int64_t sessions_open[HB_MT_COUNT];       /* by current transport */
+    uint64_t sessions_opened;
+    uint64_t sessions_closed[HB_CLOSE_REASON_COUNT];
+    uint64_t http_requests;
+    uint64_t http_errors[6];                  /* by status class, [4] = 4xx */
+    uint64_t bytes_in, bytes_out;
+    uint64_t messages_in, messages_out;
+    uint64_t ws_upgrades;
+    uint64_t dropped_writes;                  /* refused by a full queue */
+} hb_metrics;
+
+extern hb_metrics hb_metrics_g;
+
+/* Engine.IO's own wording for a close reason ("transport close", ...). */
+const char *hb_close_reason_name(int reason);
+/* Renders the exposition into a malloc'd NUL-terminated string (*len set);
+ * NULL on ENOMEM. The caller frees it. */
+char *hb_metrics_render(size_t *len);
+
+#endif

@@ -1,0 +1,821 @@
+/* Engine.IO v4 sessions and the requests that drive them. Handshake and
+ * request checks follow npm engine.io's order and answers (PROTOCOL-NOTES
+ * items 1-10); a session's packets wait in one queue of shared frames that
+ * a WebSocket writes as they are and a poll GET turns into one payload at
+ * the end of the loop turn. One wheel timer per session carries the
+ * heartbeat: the next ping, then the pong deadline. */
+#include "eio/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/id.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "eio/packet.h"
+#include "eio/payload.h"
+#include "http/query.h"
+#include <llhttp.h>
+#include "hubbub/error.h"
+#include "ws/conn.h"
+#include "ws/frame.h"
+
+enum {
+    ERR_UNKNOWN_TRANSPORT = 0,
+    ERR_UNKNOWN_SID = 1,
+    ERR_BAD_HANDSHAKE_METHOD = 2,
+    ERR_BAD_REQUEST = 3,
+    ERR_FORBIDDEN = 4,
+    ERR_UNSUPPORTED_PROTOCOL_VERSION = 5,
+};
+
+static const char *const error_messages[] = {
+    "Transport unknown", "Session ID unknown", "Bad handshake method",
+    "Bad request", "Forbidden", "Unsupported protocol version",
+};
+
+typedef struct mount {
+    hb_eio_server *srv;
+    char *path;
+    size_t len;
+    int hubs;
+} mount;
+
+struct hb_eio_session {
+    hb_eio_server *srv;
+    hb_eio_session *hnext;     /* sid map chain */
+    char sid[21];
+    uint8_t transport;         /* HB_EIO_POLLING / HB_EIO_WEBSOCKET */
+    uint8_t closed;
+    uint8_t upgrading;         /* the probe said 2probe, 5 not yet seen */
+    uint8_t awaiting_pong;
+    uint32_t refs;             /* callbacks in progress; freed at 0 once closed */
+    hb_buf **q;                /* packets waiting for a poll GET (or the upgrade) */
+    uint32_t q_len, q_cap;
+    size_t q_bytes;
+    hb_http_conn *get;         /* the pending poll GET */
+    hb_ws_conn *ws;            /* the WebSocket transport */
+    hb_ws_conn *probe;         /* a WebSocket being upgraded to */
+    hb_timer heartbeat;
+    hb_timer upgrade_timer;
+    hb_deferred flush;
+    char *hub;
+    void *data;
+    char peer[48];
+};
+
+struct hb_eio_server {
+    hb_loop *loop;
+    hb_http_server *http;
+    hb_eio_opts opts;
+    const hb_eio_handler *handler;
+    void *ud;
+    mount **mounts;
+    size_t nmounts;
+    hb_eio_session **buckets;
+    size_t nbuckets, count;
+    hb_buf *pkt_ping, *pkt_noop, *pkt_close, *pkt_probe;
+};
+
+static void session_close(hb_eio_session *s, int reason, int get_reply);
+
+/* --- the sid map ---------------------------------------------------------- */
+
+static size_t hash_sid(const char *sid) {
+    size_t h = 1469598103934665603ull;
+    for (; *sid; sid++)
+        h = (h ^ (unsigned char)*sid) * 1099511628211ull;
+    return h;
+}
+
+static int map_grow(hb_eio_server *srv) {
+    size_t n = srv->nbuckets ? srv->nbuckets * 2 : 64;
+    hb_eio_session **b = calloc(n, sizeof(*b));
+    if (b == NULL)
+        return HB_ENOMEM;
+    for (size_t i = 0; i < srv->nbuckets; i++) {
+        hb_eio_session *s = srv->buckets[i], *next;
+        for (; s != NULL; s = next) {
+            next = s->hnext;
+            s->hnext = b[hash_sid(s->sid) & (n - 1)];
+            b[hash_sid(s->sid) & (n - 1)] = s;
+        }
+    }
+    free(srv->buckets);
+    srv->buckets = b;
+    srv->nbuckets = n;
+    return 0;
+}
+
+static hb_eio_session *map_find(const hb_eio_server *srv, const char *sid) {
+    if (srv->nbuckets == 0)
+        return NULL;
+    for (hb_eio_session *s = srv->buckets[hash_sid(sid) & (srv->nbuckets - 1)]; s; s = s->hnext)
+        if (strcmp(s->sid, sid) == 0)
+            return s;
+    return NULL;
+}
+
+static int map_add(hb_eio_server *srv, hb_eio_session *s) {
+    size_t i;
+    if (srv->count + 1 > srv->nbuckets && map_grow(srv) != 0)
+        return HB_ENOMEM;
+    i = hash_sid(s->sid) & (srv->nbuckets - 1);
+    s->hnext = srv->buckets[i];
+    srv->buckets[i] = s;
+    srv->count++;
+    return 0;
+}
+
+static void map_remove(hb_eio_server *srv, hb_eio_session *s) {
+    hb_eio_session **p = &srv->buckets[hash_sid(s->sid) & (srv->nbuckets - 1)];
+    for (; *p != NULL; p = &(*p)->hnext) {
+        if (*p == s) {
+            *p = s->hnext;
+            srv->count--;
+            return;
+        }
+    }
+}
+
+/* --- packets ------------------------------------------------------------------ */
+
+static hb_buf *control_packet(int type, const char *data) {
+    char prefix = (char)('0' + type);
+    return hb_ws_frame_new(HB_WS_OP_TEXT, &prefix, 1, data, data ? strlen(data) : 0);
+}
+
+hb_buf *hb_eio_message_new(int binary, const void *data, size_t len) {
+    if (binary)
+        return hb_ws_frame_new(HB_WS_OP_BINARY, NULL, 0, data, len);
+    return hb_ws_frame_new(HB_WS_OP_TEXT, "4", 1, data, len);
+}
+
+/* --- session lifetime ------------------------------------------------------------ */
+
+static void session_ref(hb_eio_session *s) {
+    s->refs++;
+}
+
+static void session_free(hb_eio_session *s) {
+    for (uint32_t i = 0; i < s->q_len; i++)
+        hb_buf_unref(s->q[i]);
+    free(s->q);
+    free(s->hub);
+    free(s);
+}
+
+static void session_unref(hb_eio_session *s) {
+    if (--s->refs == 0 && s->closed)
+        session_free(s);
+}
+
+static void on_heartbeat(hb_timer *t);
+
+static void schedule_ping(hb_eio_session *s) {
+    hb_loop_timer_start(s->srv->loop, &s->heartbeat, s->srv->opts.ping_interval_ms, on_heartbeat);
+}
+
+/* --- sending ------------------------------------------------------------------------ */
+
+static void respond_payload(hb_eio_session *s) {
+    hb_http_conn *get = s->get;
+    size_t len = hb_eio_payload_encoded_len(s->q, s->q_len);
+    uint8_t *body = malloc(len ? len : 1);
+    if (body == NULL) {
+        session_close(s, HB_CLOSE_TRANSPORT_ERROR, 0);
+        return;
+    }
+    hb_eio_payload_encode(body, s->q, s->q_len);
+    for (uint32_t i = 0; i < s->q_len; i++)
+        hb_buf_unref(s->q[i]);
+    s->q_len = 0;
+    s->q_bytes = 0;
+    if (s->q_cap > 16) {
+        free(s->q);
+        s->q = NULL;
+        s->q_cap = 0;
+    }
+    s->get = NULL;
+    hb_http_respond(get, 200, "text/plain; charset=UTF-8", NULL, body, len);
+    free(body);
+}
+
+static void on_flush(hb_deferred *d) {
+    hb_eio_session *s = (hb_eio_session *)((char *)d - offsetof(hb_eio_session, flush));
+    if (!s->closed && s->get != NULL && s->q_len > 0)
+        respond_payload(s);
+}
+
+/* Answers the pending GET with a single packet, outside the queue. */
+static void answer_get(hb_eio_session *s, hb_buf *pkt) {
+    hb_http_conn *get = s->get;
+    hb_slice p = hb_buf_payload(pkt);
+    s->get = NULL;
+    hb_http_respond(get, 200, "text/plain; charset=UTF-8", NULL, p.base, p.len);
+}
+
+static int enqueue(hb_eio_session *s, hb_buf *pkt) {
+    /* Bound what a client that never polls can make us keep. */
+    size_t limit = s->srv->opts.max_payload * 8 + (1u << 20);
+    if (s->q_bytes + pkt->len > limit) {
+        hb_metrics_g.dropped_writes++;
+        return HB_ETOOBIG;
+    }
+    if (s->q_len == s->q_cap) {
+        uint32_t cap = s->q_cap ? s->q_cap * 2 : 4;
+        hb_buf **q = realloc(s->q, cap * sizeof(*q));
+        if (q == NULL)
+            return HB_ENOMEM;
+        s->q = q;
+        s->q_cap = cap;
+    }
+    s->q[s->q_len++] = hb_buf_ref(pkt);
+    s->q_bytes += pkt->len;
+    if (s->get != NULL)
+        hb_loop_defer(s->srv->loop, &s->flush, on_flush);
+    return 0;
+}
+
+static int send_packet(hb_eio_session *s, hb_buf *pkt) {
+    int err;
+    if (s->closed)
+        return UV_ECANCELED;
+    if (s->transport == HB_EIO_WEBSOCKET)
+        err = hb_ws_conn_send(s->ws, pkt);
+    else
+        err = enqueue(s, pkt);
+    if (err == HB_ETOOBIG) {
+        hb_metrics_g.dropped_writes++;
+        hb_log_info("eio", "session %s: send queue full, closing", s->sid);
+        session_close(s, HB_CLOSE_TRANSPORT_ERROR, 1);
+    }
+    return err;
+}
+
+int hb_eio_session_send(hb_eio_session *s, hb_buf *packet) {
+    int err = send_packet(s, packet);
+    if (err == 0)
+        hb_metrics_g.messages_out++;
+    return err;
+}
+
+int hb_eio_session_send_message(hb_eio_session *s, int binary, const void *data, size_t len) {
+    hb_buf *pkt;
+    int err;
+    if (s->closed)
+        return UV_ECANCELED;
+    pkt = hb_eio_message_new(binary, data, len);
+    if (pkt == NULL)
+        return HB_ENOMEM;
+    err = hb_eio_session_send(s, pkt);
+    hb_buf_unref(pkt);
+    return err;
+}
+
+/* --- closing ------------------------------------------------------------------------ */
+
+static void dead_ws_message(void *ud, hb_ws_conn *ws, int binary, uint8_t *data, size_t len) {
+    (void)ud, (void)ws, (void)binary, (void)data, (void)len;
+}
+static void dead_ws_closed(void *ud, hb_ws_conn *ws, int code) {
+    (void)ud, (void)ws, (void)code;
+}
+static const hb_ws_conn_cb dead_ws_cb = {dead_ws_message, dead_ws_closed};
+
+/* get_reply: what a pending poll GET receives: 1 the close packet, 0 a noop
+ * (the client asked to close). */
+static void session_close(hb_eio_session *s, int reason, int get_reply) {
+    hb_eio_server *srv = s->srv;
+    if (s->closed)
+        return;
+    s->closed = 1;
+    session_ref(s);
+    map_remove(srv, s);
+    hb_timer_stop(&s->heartbeat);
+    hb_timer_stop(&s->upgrade_timer);
+    hb_loop_undefer(srv->loop, &s->flush);
+    hb_metrics_g.sessions_open[s->transport]--;
+    hb_metrics_g.sessions_closed[reason]++;
+    hb_log_debug("eio", "session %s closed: %s", s->sid, hb_close_reason_name(reason));
+    if (s->get != NULL)
+        answer_get(s, get_reply ? srv->pkt_close : srv->pkt_noop);
+    if (s->probe != NULL) {
+        hb_ws_conn_retarget(s->probe, &dead_ws_cb, NULL);
+        hb_ws_conn_close(s->probe, 0, NULL);
+        s->probe = NULL;
+    }
+    if (s->ws != NULL) {
+        hb_ws_conn_retarget(s->ws, &dead_ws_cb, NULL);
+        if (reason == HB_CLOSE_SHUTDOWN) {
+            hb_ws_conn_send(s->ws, srv->pkt_close);
+            hb_ws_conn_close(s->ws, 1001, "server shutting down");
+        } else {
+            hb_ws_conn_close(s->ws, 0, NULL);
+        }
+        s->ws = NULL;
+    }
+    srv->handler->on_close(srv->ud, s, reason);
+    session_unref(s);
+}
+
+void hb_eio_session_close(hb_eio_session *s) {
+    session_close(s, HB_CLOSE_FORCED, 1);
+}
+
+static void on_heartbeat(hb_timer *t) {
+    hb_eio_session *s = (hb_eio_session *)((char *)t - offsetof(hb_eio_session, heartbeat));
+    if (s->awaiting_pong) {
+        session_close(s, HB_CLOSE_PING_TIMEOUT, 1);
+        return;
+    }
+    s->awaiting_pong = 1;
+    hb_loop_timer_start(s->srv->loop, &s->heartbeat, s->srv->opts.ping_timeout_ms, on_heartbeat);
+    send_packet(s, s->srv->pkt_ping);
+}
+
+/* --- receiving ------------------------------------------------------------------------ */
+
+/* Handles one packet from the client. Returns nonzero when the session is
+ * closed (stop reading). */
+static int on_packet(hb_eio_session *s, const hb_eio_packet *p) {
+    hb_eio_server *srv = s->srv;
+    switch (p->type) {
+    case HB_EIO_MESSAGE:
+        hb_metrics_g.messages_in++;
+        srv->handler->on_message(srv->ud, s, p->binary, p->data, p->len);
+        break;
+    case HB_EIO_PONG:
+        if (s->awaiting_pong) {
+            s->awaiting_pong = 0;
+            schedule_ping(s);
+        }
+        break;
+    case HB_EIO_PING:
+        /* v4 heartbeats go server → client only. */
+        hb_log_debug("eio", "session %s: client sent a ping (invalid heartbeat direction)", s->sid);
+        session_close(s, HB_CLOSE_TRANSPORT_ERROR, 1);
+        break;
+    case HB_EIO_CLOSE:
+        session_close(s, HB_CLOSE_TRANSPORT_CLOSE, 0);
+        break;
+    default:
+        break; /* open, upgrade, noop: nothing to do, as in engine.io */
+    }
+    return s->closed;
+}
+
+static int payload_cb(void *ud, const hb_eio_packet *p) {
+    return on_packet(ud, p);
+}
+
+static void ws_message(void *ud, hb_ws_conn *ws, int binary, uint8_t *data, size_t len) {
+    hb_eio_session *s = ud;
+    hb_eio_packet p;
+    (void)ws;
+    if (binary) {
+        p.type = HB_EIO_MESSAGE;
+        p.binary = 1;
+        p.data = data;
+        p.len = len;
+    } else if (hb_eio_packet_decode_text(data, len, &p) != 0) {
+        session_close(s, HB_CLOSE_PARSE_ERROR, 1);
+        return;
+    }
+    session_ref(s);
+    on_packet(s, &p);
+    session_unref(s);
+}
+
+static void ws_closed(void *ud, hb_ws_conn *ws, int code) {
+    hb_eio_session *s = ud;
+    (void)code;
+    if (s->ws == ws)
+        s->ws = NULL;
+    session_close(s, HB_CLOSE_TRANSPORT_CLOSE, 1);
+}
+
+static const hb_ws_conn_cb session_ws_cb = {ws_message, ws_closed};
+
+/* --- upgrade ------------------------------------------------------------------------------ */
+
+static void probe_failed(hb_eio_session *s) {
+    hb_ws_conn *probe = s->probe;
+    s->probe = NULL;
+    s->upgrading = 0;
+    hb_timer_stop(&s->upgrade_timer);
+    if (probe != NULL) {
+        hb_ws_conn_retarget(probe, &dead_ws_cb, NULL);
+        hb_ws_conn_close(probe, 0, NULL);
+    }
+}
+
+static void on_upgrade_timeout(hb_timer *t) {
+    hb_eio_session *s = (hb_eio_session *)((char *)t - offsetof(hb_eio_session, upgrade_timer));
+    hb_log_debug("eio", "session %s: upgrade timed out", s->sid);
+    probe_failed(s);
+}
+
+static void complete_upgrade(hb_eio_session *s) {
+    hb_timer_stop(&s->upgrade_timer);
+    s->upgrading = 0;
+    s->ws = s->probe;
+    s->probe = NULL;
+    hb_ws_conn_retarget(s->ws, &session_ws_cb, s);
+    hb_metrics_g.sessions_open[HB_EIO_POLLING]--;
+    hb_metrics_g.sessions_open[HB_EIO_WEBSOCKET]++;
+    s->transport = HB_EIO_WEBSOCKET;
+    hb_loop_undefer(s->srv->loop, &s->flush);
+    if (s->get != NULL)
+        answer_get(s, s->srv->pkt_noop);
+    /* What waited for a poll now goes over the WebSocket, in order. */
+    for (uint32_t i = 0; i < s->q_len; i++) {
+        if (!s->closed && hb_ws_conn_send(s->ws, s->q[i]) == HB_ETOOBIG)
+            session_close(s, HB_CLOSE_TRANSPORT_ERROR, 1);
+        hb_buf_unref(s->q[i]);
+    }
+    free(s->q);
+    s->q = NULL;
+    s->q_len = s->q_cap = 0;
+    s->q_bytes = 0;
+    hb_log_debug("eio", "session %s upgraded to websocket", s->sid);
+}
+
+static void probe_message(void *ud, hb_ws_conn *ws, int binary, uint8_t *data, size_t len) {
+    hb_eio_session *s = ud;
+    (void)ws;
+    if (!binary && len == 6 && memcmp(data, "2probe", 6) == 0) {
+        hb_ws_conn_send(s->probe, s->srv->pkt_probe);
+        s->upgrading = 1;
+        /* Release the pending poll so the client can pause polling. */
+        if (s->get != NULL)
+            answer_get(s, s->srv->pkt_noop);
+        return;
+    }
+    if (!binary && len == 1 && data[0] == '5' && s->upgrading) {
+        complete_upgrade(s);
+        return;
+    }
+    hb_log_debug("eio", "session %s: unexpected packet during upgrade", s->sid);
+    probe_failed(s);
+}
+
+static void probe_closed(void *ud, hb_ws_conn *ws, int code) {
+    hb_eio_session *s = ud;
+    (void)code;
+    if (s->probe == ws) {
+        s->probe = NULL;
+        s->upgrading = 0;
+        hb_timer_stop(&s->upgrade_timer);
+    }
+}
+
+static const hb_ws_conn_cb probe_ws_cb = {probe_message, probe_closed};
+
+/* --- requests -------------------------------------------------------------------------------- */
+
+static void refuse(hb_http_conn *hc, const hb_http_request *req, int code) {
+    const char *msg = error_messages[code];
+    char peer[64];
+    hb_http_conn_peer(hc, peer, sizeof(peer));
+    hb_log_info("eio", "refused %s from %s: %s", req->upgrade ? "upgrade" : "request", peer, msg);
+    if (req->upgrade) {
+        /* engine.io aborts upgrades with a plain-text 400. */
+        hc->keep_alive = 0;
+        hb_http_respond(hc, 400, "text/html", NULL, msg, strlen(msg));
+        return;
+    }
+    hb_http_respond_json_error(hc, code == ERR_FORBIDDEN ? 403 : 400, code, msg);
+}
+
+static hb_eio_session *session_new(hb_eio_server *srv, hb_http_conn *hc, const char *hub,
+                                   int transport) {
+    hb_eio_session *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    s->srv = srv;
+    s->transport = (uint8_t)transport;
+    if (hub != NULL && (s->hub = strdup(hub)) == NULL)
+        goto fail;
+    /* A collision of 120 random bits is not a real event, but a sid must
+     * name one session, so check anyway. */
+    do {
+        if (hb_id_new(s->sid) != 0)
+            goto fail;
+    } while (map_find(srv, s->sid) != NULL);
+    if (map_add(srv, s) != 0)
+        goto fail;
+    hb_http_conn_peer(hc, s->peer, sizeof(s->peer));
+    hb_metrics_g.sessions_opened++;
+    hb_metrics_g.sessions_open[transport]++;
+    return s;
+fail:
+    free(s->hub);
+    free(s);
+    return NULL;
+}
+
+static hb_buf *open_packet(hb_eio_server *srv, const hb_eio_session *s, int upgrades) {
+    char json[256];
+    snprintf(json, sizeof(json),
+             "{\"sid\":\"%s\",\"upgrades\":%s,\"pingInterval\":%u,\"pingTimeout\":%u,"
+             "\"maxPayload\":%zu}",
+             s->sid, upgrades ? "[\"websocket\"]" : "[]", srv->opts.ping_interval_ms,
+             srv->opts.ping_timeout_ms, srv->opts.max_payload);
+    return control_packet(HB_EIO_OPEN, json);
+}
+
+static void get_gone(void *ud, hb_http_conn *hc) {
+    hb_eio_session *s = ud;
+    if (s->get != hc)
+        return;
+    s->get = NULL;
+    hb_log_debug("eio", "session %s: poll connection closed prematurely", s->sid);
+    session_close(s, HB_CLOSE_TRANSPORT_ERROR, 1);
+}
+
+static void poll_get(hb_eio_session *s, hb_http_conn *hc) {
+    if (s->get != NULL) {
+        /* Overlapping polls: refuse the new one and end the session; the
+         * pending GET gets the close packet. */
+        hb_log_info("eio", "session %s: overlapping poll, closing", s->sid);
+        hb_http_respond(hc, 400, NULL, NULL, NULL, 0);
+        session_close(s, HB_CLOSE_TRANSPORT_ERROR, 1);
+        return;
+    }
+    if (s->upgrading) {
+        hb_http_respond(hc, 200, "text/plain; charset=UTF-8", NULL, "6", 1);
+        return;
+    }
+    s->get = hc;
+    hb_http_hold(hc, get_gone, s);
+    if (s->q_len > 0)
+        respond_payload(s);
+}
+
+static void poll_post(hb_eio_session *s, hb_http_conn *hc, hb_http_request *req) {
+    int r;
+    session_ref(s);
+    r = hb_eio_payload_decode(req->body, req->body_len, payload_cb, s);
+    /* engine.io answers "ok" even when the payload was bad: the session is
+     * what pays for it. */
+    hb_http_respond(hc, 200, "text/html", NULL, "ok", 2);
+    if (r < 0) {
+        hb_log_debug("eio", "session %s: bad payload", s->sid);
+        session_close(s, HB_CLOSE_PARSE_ERROR, 1);
+    }
+    session_unref(s);
+}
+
+static void start_session(hb_eio_server *srv, hb_eio_session *s, hb_http_request *req) {
+    session_ref(s);
+    srv->handler->on_open(srv->ud, s, req);
+    if (!s->closed)
+        schedule_ping(s);
+    session_unref(s);
+}
+
+static void handshake_polling(hb_eio_server *srv, hb_http_conn *hc, hb_http_request *req,
+                              const char *hub) {
+    hb_eio_session *s = session_new(srv, hc, hub, HB_EIO_POLLING);
+    hb_buf *open;
+    if (s == NULL || (open = open_packet(srv, s, 1)) == NULL) {
+        if (s != NULL)
+            session_close(s, HB_CLOSE_FORCED, 1);
+        hb_http_respond_json_error(hc, 500, 500, "Internal error");
+        return;
+    }
+    hb_log_debug("eio", "session %s opened (polling) from %s", s->sid, s->peer);
+    /* The open packet is the answer to the handshake GET. */
+    enqueue(s, open);
+    hb_buf_unref(open);
+    s->get = hc;
+    hb_http_hold(hc, get_gone, s);
+    respond_payload(s);
+    start_session(srv, s, req);
+}
+
+static void handshake_websocket(hb_eio_server *srv, hb_http_conn *hc, hb_http_request *req,
+                                const char *hub) {
+    hb_ws_conn *ws = hb_ws_conn_accept(hc, req, srv->opts.max_payload, &dead_ws_cb, NULL);
+    hb_eio_session *s;
+    hb_buf *open;
+    if (ws == NULL)
+        return;
+    s = session_new(srv, hc, hub, HB_EIO_WEBSOCKET);
+    if (s == NULL || (open = open_packet(srv, s, 0)) == NULL) {
+        if (s != NULL)
+            session_close(s, HB_CLOSE_FORCED, 1);
+        hb_ws_conn_close(ws, 1011, "internal error");
+        return;
+    }
+    s->ws = ws;
+    hb_ws_conn_retarget(ws, &session_ws_cb, s);
+    hb_log_debug("eio", "session %s opened (websocket) from %s", s->sid, s->peer);
+    hb_ws_conn_send(ws, open);
+    hb_buf_unref(open);
+    start_session(srv, s, req);
+    if (!s->closed && s->ws == ws)
+        hb_ws_conn_feed_rest(ws);
+}
+
+static void upgrade(hb_eio_server *srv, hb_eio_session *s, hb_http_conn *hc,
+                    hb_http_request *req) {
+    hb_ws_conn *ws = hb_ws_conn_accept(hc, req, srv->opts.max_payload, &dead_ws_cb, NULL);
+    if (ws == NULL)
+        return;
+    if (s->transport != HB_EIO_POLLING || s->probe != NULL) {
+        /* Already upgraded, or an upgrade is in progress: as engine.io,
+         * accept and close at once. */
+        hb_log_debug("eio", "session %s: refusing second websocket", s->sid);
+        hb_ws_conn_close(ws, 0, NULL);
+        return;
+    }
+    s->probe = ws;
+    hb_ws_conn_retarget(ws, &probe_ws_cb, s);
+    hb_loop_timer_start(srv->loop, &s->upgrade_timer, srv->opts.upgrade_timeout_ms,
+                        on_upgrade_timeout);
+    hb_ws_conn_feed_rest(ws);
+}
+
+static int valid_hub(const char *hub) {
+    size_t n = 0;
+    for (; hub[n]; n++) {
+        char c = hub[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return 0;
+    }
+    return n > 0 && n <= 128;
+}
+
+static void on_request(void *ud, hb_http_conn *hc, hb_http_request *req) {
+    mount *m = ud;
+    hb_eio_server *srv = m->srv;
+    char transport[16], sid[32], eio[8], hub[160];
+    const char *hubp = NULL;
+    int is_ws;
+    hb_eio_session *s;
+
+    if (m->hubs) {
+        const char *p = req->path + m->len;
+        size_t n = req->path_len - m->len;
+        const char *slash = memchr(p, '/', n);
+        size_t hlen = slash ? (size_t)(slash - p) : n;
+        if (hlen >= sizeof(hub) || (slash && (size_t)(slash - p) + 1 != n)) {
+            hb_http_respond_json_error(hc, 404, 404, "Not found");
+            return;
+        }
+        memcpy(hub, p, hlen);
+        hub[hlen] = '\0';
+        if (!valid_hub(hub)) {
+            refuse(hc, req, ERR_BAD_REQUEST);
+            return;
+        }
+        hubp = hub;
+    }
+    if (hb_http_query_get(req->query, req->query_len, "transport", transport, sizeof(transport)) < 0 ||
+        (strcmp(transport, "polling") != 0 && strcmp(transport, "websocket") != 0)) {
+        refuse(hc, req, ERR_UNKNOWN_TRANSPORT);
+        return;
+    }
+    is_ws = strcmp(transport, "websocket") == 0;
+    if (hb_http_query_get(req->query, req->query_len, "sid", sid, sizeof(sid)) >= 0) {
+        s = map_find(srv, sid);
+        if (s == NULL) {
+            refuse(hc, req, ERR_UNKNOWN_SID);
+            return;
+        }
+        if (is_ws && req->upgrade) {
+            upgrade(srv, s, hc, req);
+            return;
+        }
+        if ((s->transport == HB_EIO_WEBSOCKET) != is_ws || req->upgrade) {
+            refuse(hc, req, ERR_BAD_REQUEST);
+            return;
+        }
+        if (req->method == HTTP_GET)
+            poll_get(s, hc);
+        else if (req->method == HTTP_POST)
+            poll_post(s, hc, req);
+        else
+            hb_http_respond(hc, 500, NULL, NULL, NULL, 0);
+        return;
+    }
+    if (req->method != HTTP_GET) {
+        refuse(hc, req, ERR_BAD_HANDSHAKE_METHOD);
+        return;
+    }
+    if (is_ws && !req->upgrade) {
+        refuse(hc, req, ERR_BAD_REQUEST);
+        return;
+    }
+    if (hb_http_query_get(req->query, req->query_len, "EIO", eio, sizeof(eio)) < 0 ||
+        strcmp(eio, "4") != 0) {
+        refuse(hc, req, ERR_UNSUPPORTED_PROTOCOL_VERSION);
+        return;
+    }
+    if (is_ws)
+        handshake_websocket(srv, hc, req, hubp);
+    else
+        handshake_polling(srv, hc, req, hubp);
+}
+
+/* --- the server ------------------------------------------------------------------------------ */
+
+hb_eio_server *hb_eio_server_new(hb_loop *loop, hb_http_server *http, const hb_eio_opts *opts,
+                                 const hb_eio_handler *handler, void *ud) {
+    hb_eio_server *srv = calloc(1, sizeof(*srv));
+    if (srv == NULL)
+        return NULL;
+    srv->loop = loop;
+    srv->http = http;
+    srv->opts = *opts;
+    if (srv->opts.ping_interval_ms == 0)
+        srv->opts.ping_interval_ms = 25000;
+    if (srv->opts.ping_timeout_ms == 0)
+        srv->opts.ping_timeout_ms = 20000;
+    if (srv->opts.upgrade_timeout_ms == 0)
+        srv->opts.upgrade_timeout_ms = 10000;
+    if (srv->opts.max_payload == 0)
+        srv->opts.max_payload = 1000000;
+    srv->handler = handler;
+    srv->ud = ud;
+    srv->pkt_ping = control_packet(HB_EIO_PING, NULL);
+    srv->pkt_noop = control_packet(HB_EIO_NOOP, NULL);
+    srv->pkt_close = control_packet(HB_EIO_CLOSE, NULL);
+    srv->pkt_probe = control_packet(HB_EIO_PONG, "probe");
+    if (!srv->pkt_ping || !srv->pkt_noop || !srv->pkt_close || !srv->pkt_probe) {
+        hb_eio_server_free(srv);
+        return NULL;
+    }
+    return srv;
+}
+
+int hb_eio_server_mount(hb_eio_server *srv, const char *path, int hubs) {
+    mount *m = calloc(1, sizeof(*m));
+    mount **ms = realloc(srv->mounts, (srv->nmounts + 1) * sizeof(*ms));
+    if (m == NULL || ms == NULL || (m->path = strdup(path)) == NULL) {
+        free(m);
+        if (ms != NULL)
+            srv->mounts = ms;
+        return HB_ENOMEM;
+    }
+    srv->mounts = ms;
+    m->srv = srv;
+    m->len = strlen(path);
+    m->hubs = hubs;
+    srv->mounts[srv->nmounts++] = m;
+    return hb_http_server_route(srv->http, path, on_request, m);
+}
+
+void hb_eio_server_close_all(hb_eio_server *srv, int reason) {
+    for (size_t i = 0; i < srv->nbuckets; i++)
+        while (srv->buckets[i] != NULL)
+            session_close(srv->buckets[i], reason, 1);
+}
+
+size_t hb_eio_server_session_count(const hb_eio_server *srv) {
+    return srv->count;
+}
+
+void hb_eio_server_free(hb_eio_server *srv) {
+    if (srv == NULL)
+        return;
+    for (size_t i = 0; i < srv->nmounts; i++) {
+        free(srv->mounts[i]->path);
+        free(srv->mounts[i]);
+    }
+    free(srv->mounts);
+    free(srv->buckets);
+    hb_buf_unref(srv->pkt_ping);
+    hb_buf_unref(srv->pkt_noop);
+    hb_buf_unref(srv->pkt_close);
+    hb_buf_unref(srv->pkt_probe);
+    free(srv);
+}
+
+const char *hb_eio_session_id(const hb_eio_session *s) {
+    return s->sid;
+}
+
+const char *hb_eio_session_hub(const hb_eio_session *s) {
+    return s->hub;
+}
+
+int hb_eio_session_transport(const hb_eio_session *s) {
+    return s->transport;
+}
+
+void *hb_eio_session_data(const hb_eio_session *s) {
+    return s->data;
+}
+
+void hb_eio_session_set_data(hb_eio_session *s, void *data) {
+    s->data = data;
+}
+
+const char *hb_eio_session_peer(const hb_eio_session *s) {
+    return s->peer;
+}

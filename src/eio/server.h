@@ -1,0 +1,79 @@
+/* The Engine.IO v4 server: the interface the layers above (Socket.IO, the
+ * Azure bridge, the echo endpoint) sit on. A server is mounted at one or
+ * more paths of the HTTP server; each client session is an hb_eio_session
+ * that carries text and binary messages over long-polling or WebSocket,
+ * upgrades between them, and keeps the server-driven heartbeat. */
+#ifndef HB_EIO_SERVER_H
+#define HB_EIO_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "http/request.h"
+#include "http/server.h"
+#include "net/loop.h"
+
+typedef struct hb_eio_server hb_eio_server;
+typedef struct hb_eio_session hb_eio_session;
+
+enum hb_eio_transport { HB_EIO_POLLING = 0, HB_EIO_WEBSOCKET = 1 };
+
+typedef struct hb_eio_handler {
+    /* A session opened. req is the handshake request, lent for this call
+     * (copy what you keep). The session may be closed from here. */
+    void (*on_open)(void *ud, hb_eio_session *s, const hb_http_request *req);
+    /* A message arrived. data is writable and lent for this call. */
+    void (*on_message)(void *ud, hb_eio_session *s, int binary, uint8_t *data, size_t len);
+    /* The session is closed (reason: HB_CLOSE_*, see core/metrics.h). Sending
+     * is refused from now on; the session is freed after this returns. */
+    void (*on_close)(void *ud, hb_eio_session *s, int reason);
+} hb_eio_handler;
+
+typedef struct hb_eio_opts {
+    unsigned ping_interval_ms;  /* default 25000 */
+    unsigned ping_timeout_ms;   /* default 20000 */
+    unsigned upgrade_timeout_ms;/* default 10000 */
+    size_t max_payload;         /* default 1000000 */
+} hb_eio_opts;
+
+/* A new server; handler and ud are borrowed. NULL on ENOMEM. */
+hb_eio_server *hb_eio_server_new(hb_loop *loop, hb_http_server *http, const hb_eio_opts *opts,
+                                 const hb_eio_handler *handler, void *ud);
+/* Serves Engine.IO at path (e.g. "/socket.io/"). With hubs, path is a
+ * prefix followed by a hub name and '/', e.g. "/clients/socketio/hubs/"
+ * serves "/clients/socketio/hubs/chat/"; the session remembers its hub.
+ * Returns 0 or HB_ENOMEM. */
+int hb_eio_server_mount(hb_eio_server *srv, const char *path, int hubs);
+/* Closes every session with reason (HB_CLOSE_SHUTDOWN sends the close
+ * packet, then a WebSocket close 1001). */
+void hb_eio_server_close_all(hb_eio_server *srv, int reason);
+size_t hb_eio_server_session_count(const hb_eio_server *srv);
+/* Frees the server; close all sessions first. NULL is accepted. */
+void hb_eio_server_free(hb_eio_server *srv);
+
+/* A message packet built once, as a WebSocket frame whose payload is the
+ * Engine.IO text form ("4" + text) or the raw binary. Share it with
+ * hb_eio_session_send() to any number of sessions. NULL on ENOMEM. The
+ * caller owns the returned reference. */
+hb_buf *hb_eio_message_new(int binary, const void *data, size_t len);
+/* Queues a packet made by hb_eio_message_new (a reference is taken; the
+ * caller keeps its own). Returns 0, UV_ECANCELED when the session is
+ * closed, or HB_ETOOBIG when its queue is full (the session is then closed
+ * with "transport error"). */
+int hb_eio_session_send(hb_eio_session *s, hb_buf *packet);
+/* Builds and sends one message. Same returns, plus HB_ENOMEM. */
+int hb_eio_session_send_message(hb_eio_session *s, int binary, const void *data, size_t len);
+/* Closes the session from the server side ("forced close"). */
+void hb_eio_session_close(hb_eio_session *s);
+
+const char *hb_eio_session_id(const hb_eio_session *s);
+/* The hub name for sessions of a hubs mount, else NULL. */
+const char *hb_eio_session_hub(const hb_eio_session *s);
+int hb_eio_session_transport(const hb_eio_session *s);
+void *hb_eio_session_data(const hb_eio_session *s);
+void hb_eio_session_set_data(hb_eio_session *s, void *data);
+/* The peer address "ip:port" at handshake time. */
+const char *hb_eio_session_peer(const hb_eio_session *s);
+
+#endif
