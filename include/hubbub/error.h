@@ -24,6 +24,7 @@ enum {
     HB_ETOOBIG = -10003,    /* a size limit was exceeded */
     HB_EAGAIN = -10004,     /* more input is needed */
     HB_EBADBASE64 = -10005, /* not valid base64 */
+    HB_ETIMEDOUT = -10006,  /* no answer in time (acks) */
 
     /* http: -101xx */
     HB_EHTTP_PARSE = -10101,        /* the request does not parse */

@@ -12,6 +12,7 @@ const char *hb_strerror(int code) {
     case HB_ETOOBIG: return "size limit exceeded";
     case HB_EAGAIN: return "more input needed";
     case HB_EBADBASE64: return "invalid base64";
+    case HB_ETIMEDOUT: return "timed out";
     case HB_EHTTP_PARSE: return "malformed HTTP request";
     case HB_EHTTP_HEADERS_TOO_BIG: return "HTTP headers too large";
     case HB_EHTTP_BODY_TOO_BIG: return "HTTP body too large";

@@ -55,6 +55,7 @@ struct hb_eio_session {
     uint32_t q_len, q_cap;
     size_t q_bytes;
     hb_http_conn *get;         /* the pending poll GET */
+    hb_http_conn *post;        /* a POST whose body is arriving */
     hb_ws_conn *ws;            /* the WebSocket transport */
     hb_ws_conn *probe;         /* a WebSocket being upgraded to */
     hb_timer heartbeat;
@@ -301,6 +302,10 @@ static void session_close(hb_eio_session *s, int reason, int get_reply) {
     hb_log_debug("eio", "session %s closed: %s", s->sid, hb_close_reason_name(reason));
     if (s->get != NULL)
         answer_get(s, get_reply ? srv->pkt_close : srv->pkt_noop);
+    if (s->post != NULL) {
+        hb_http_watch(s->post, NULL, NULL);
+        s->post = NULL;
+    }
     if (s->probe != NULL) {
         hb_ws_conn_retarget(s->probe, &dead_ws_cb, NULL);
         hb_ws_conn_close(s->probe, 0, NULL);
@@ -554,8 +559,41 @@ static void poll_get(hb_eio_session *s, hb_http_conn *hc) {
         respond_payload(s);
 }
 
+static void post_gone(void *ud, hb_http_conn *hc) {
+    hb_eio_session *s = ud;
+    if (s->post == hc)
+        s->post = NULL;
+}
+
+/* A POST's head: two uploads at once for one session break the protocol,
+ * as two pending polls do. engine.io answers the newer one 400 and drops
+ * the older one's connection. */
+static void on_head(void *ud, hb_http_conn *hc, const hb_http_request *head) {
+    mount *m = ud;
+    char sid[32];
+    hb_eio_session *s;
+    if (head->method != HTTP_POST ||
+        hb_http_query_get(head->query, head->query_len, "sid", sid, sizeof(sid)) < 0 ||
+        (s = map_find(m->srv, sid)) == NULL || s->transport != HB_EIO_POLLING)
+        return;
+    if (s->post != NULL && s->post != hc) {
+        hb_http_conn *first = s->post;
+        s->post = NULL;
+        hb_log_info("eio", "session %s: overlapping POST, closing", s->sid);
+        hb_http_respond(hc, 400, NULL, NULL, NULL, 0);
+        hb_http_watch(first, NULL, NULL);
+        hb_conn_close(&first->c);
+        session_close(s, HB_CLOSE_TRANSPORT_ERROR, 1);
+        return;
+    }
+    s->post = hc;
+    hb_http_watch(hc, post_gone, s);
+}
+
 static void poll_post(hb_eio_session *s, hb_http_conn *hc, hb_http_request *req) {
     int r;
+    if (s->post == hc)
+        s->post = NULL;
     session_ref(s);
     r = hb_eio_payload_decode(req->body, req->body_len, payload_cb, s);
     /* engine.io answers "ok" even when the payload was bad: the session is
@@ -767,7 +805,9 @@ int hb_eio_server_mount(hb_eio_server *srv, const char *path, int hubs) {
     m->len = strlen(path);
     m->hubs = hubs;
     srv->mounts[srv->nmounts++] = m;
-    return hb_http_server_route(srv->http, path, on_request, m);
+    if (hb_http_server_route(srv->http, path, on_request, m) != 0)
+        return HB_ENOMEM;
+    return hb_http_server_route_head(srv->http, path, on_head);
 }
 
 void hb_eio_server_close_all(hb_eio_server *srv, int reason) {

@@ -38,6 +38,8 @@ struct hb_http_parser {
     uint8_t headers_done;
     uint8_t head_paused; /* llhttp stopped at the end of the head */
     uint8_t complete;
+    uint8_t notify_head; /* feed() returns 2 once the head is read */
+    uint8_t has_body;    /* the head announced a body (chunked or length > 0) */
     uint8_t empty_body[1]; /* body of a request without one: "" */
 };
 
@@ -223,6 +225,9 @@ static int on_headers_complete(llhttp_t *ll) {
     if (p->head == NULL || p->in_field || point_into_head(p) != 0)
         return fail(p, HB_EHTTP_PARSE);
     p->headers_done = 1;
+    p->req.method = ll->method;
+    p->has_body = (ll->flags & F_CHUNKED) ||
+                  ((ll->flags & F_CONTENT_LENGTH) && ll->content_length > 0);
     if ((ll->flags & F_CONTENT_LENGTH) && !(ll->flags & F_CHUNKED) &&
         ll->content_length > p->max_body)
         return fail(p, HB_EHTTP_BODY_TOO_BIG);
@@ -320,7 +325,7 @@ static void start(hb_http_parser *p) {
     p->head_bytes = p->raw_head = p->ext_len = p->url_len = p->lines = p->field_len = 0;
     p->headers_cap = p->body_cap = 0;
     p->err = 0;
-    p->busy = p->in_field = p->headers_done = p->head_paused = p->complete = 0;
+    p->busy = p->in_field = p->headers_done = p->head_paused = p->complete = p->has_body = 0;
 }
 
 static void release(hb_http_parser *p) {
@@ -336,6 +341,7 @@ hb_http_parser *hb_http_parser_new(size_t max_header_bytes, size_t max_body) {
         return NULL;
     p->max_head = max_header_bytes;
     p->max_body = max_body;
+    p->notify_head = 0;
     start(p);
     return p;
 }
@@ -393,6 +399,13 @@ int hb_http_parser_feed(hb_http_parser *p, const uint8_t *data, size_t len, size
             llhttp_resume(&p->ll);
             left -= (size_t)(stop - at);
             at = stop;
+            /* A request without a body completes with no more bytes, so
+             * it is reported whole: a 2 with nothing left to feed would
+             * leave it waiting for bytes that may never come. */
+            if (p->notify_head && p->has_body) {
+                *consumed = (size_t)(at - (const char *)data);
+                return 2;
+            }
             continue;
         }
         if ((e == HPE_PAUSED || e == HPE_PAUSED_UPGRADE) && p->complete) {
@@ -410,6 +423,14 @@ int hb_http_parser_feed(hb_http_parser *p, const uint8_t *data, size_t len, size
 
 hb_http_request *hb_http_parser_request(hb_http_parser *p) {
     return p->complete ? &p->req : NULL;
+}
+
+void hb_http_parser_notify_head(hb_http_parser *p, int on) {
+    p->notify_head = (uint8_t)(on != 0);
+}
+
+const hb_http_request *hb_http_parser_head(const hb_http_parser *p) {
+    return p->headers_done ? &p->req : NULL;
 }
 
 int hb_http_parser_busy(const hb_http_parser *p) {
@@ -439,7 +460,8 @@ const char *hb_http_request_header(const hb_http_request *r, const char *name) {
         size_t j = 0;
         if (h->name_len != n)
             continue;
-        while (j < n && ascii_lower((unsigned char)h->name[j]) == ascii_lower((unsigned char)name[j]))
+        while (j < n &&
+               ascii_lower((unsigned char)h->name[j]) == ascii_lower((unsigned char)name[j]))
             j++;
         if (j == n)
             return h->value;

@@ -56,6 +56,8 @@ hb_http_parser *hb_http_parser_new(size_t max_header_bytes, size_t max_body);
  *      to it. The bytes after it are the next pipelined request, or after an
  *      upgrade the first bytes of the new protocol. Feeding again before
  *      reset returns 1 with *consumed 0.
+ *   2  only after hb_http_parser_notify_head(): a head is complete and its
+ *      body is still to come; *consumed bytes of data were the head's.
  *   0  all of data was consumed (*consumed == len); more is needed.
  *   HB_EHTTP_PARSE            malformed HTTP, including Transfer-Encoding
  *                             with Content-Length, a Transfer-Encoding that
@@ -72,6 +74,17 @@ int hb_http_parser_feed(hb_http_parser *p, const uint8_t *data, size_t len, size
  * last reset. Owned by the parser; valid until reset or free. */
 hb_http_request *hb_http_parser_request(hb_http_parser *p);
 
+/* With on, feed() also stops once the head (request line and headers) of a
+ * request with a body (chunked, or Content-Length > 0) is read and returns
+ * 2, *consumed saying where the body starts; feed the rest to go on. A
+ * request without a body returns 1 at once instead. Lets a server act
+ * before a body has arrived (refuse it, or notice two uploads racing). Off
+ * by default; reset keeps the setting. */
+void hb_http_parser_notify_head(hb_http_parser *p, int on);
+/* The request being read, once its head is complete: method, path, query
+ * and headers are valid (body and the completion flags are not yet), until
+ * reset. NULL before. Also valid after HB_EHTTP_BODY_TOO_BIG. */
+const hb_http_request *hb_http_parser_head(const hb_http_parser *p);
 /* 1 if any byte has been fed since the last reset (a request is in progress
  * or complete), else 0. */
 int hb_http_parser_busy(const hb_http_parser *p);

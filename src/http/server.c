@@ -22,6 +22,7 @@ typedef struct route {
     char *prefix;
     size_t len;
     hb_http_route_cb cb;
+    hb_http_head_cb head_cb;
     void *ud;
 } route;
 
@@ -139,9 +140,20 @@ int hb_http_server_route(hb_http_server *srv, const char *prefix, hb_http_route_
         return HB_ENOMEM;
     r[srv->nroutes].len = strlen(prefix);
     r[srv->nroutes].cb = cb;
+    r[srv->nroutes].head_cb = NULL;
     r[srv->nroutes].ud = ud;
     srv->nroutes++;
     return 0;
+}
+
+int hb_http_server_route_head(hb_http_server *srv, const char *prefix, hb_http_head_cb cb) {
+    for (size_t i = 0; i < srv->nroutes; i++) {
+        if (strcmp(srv->routes[i].prefix, prefix) == 0) {
+            srv->routes[i].head_cb = cb;
+            return 0;
+        }
+    }
+    return HB_EINVAL;
 }
 
 void hb_http_server_stop_listening(hb_http_server *srv) {
@@ -236,10 +248,34 @@ static void respond_preflight(hb_http_conn *hc, const hb_http_request *req) {
 
 /* --- built-in routes -------------------------------------------------------- */
 
+static const route *find_route(const hb_http_server *srv, const hb_http_request *req) {
+    const route *best = NULL;
+    for (size_t i = 0; i < srv->nroutes; i++) {
+        const route *r = &srv->routes[i];
+        if (req->path_len >= r->len && memcmp(req->path, r->prefix, r->len) == 0 &&
+            (best == NULL || r->len > best->len))
+            best = r;
+    }
+    return best;
+}
+
+static void on_head(hb_http_conn *hc, const hb_http_request *head) {
+    const route *r;
+    if (head->method == HTTP_GET || head->method == HTTP_HEAD || head->method == HTTP_OPTIONS)
+        return;
+    r = find_route(hc->srv, head);
+    if (r == NULL || r->head_cb == NULL)
+        return;
+    free(hc->cors);
+    hc->cors = cors_headers(hc->srv, head, 0);
+    r->head_cb(r->ud, hc, head);
+}
+
 static void dispatch(hb_http_conn *hc, hb_http_request *req) {
     hb_http_server *srv = hc->srv;
-    const route *best = NULL;
+    const route *best;
     hb_metrics_g.http_requests++;
+    hc->gone_cb = NULL; /* an upload watched since its head is complete */
     hc->keep_alive = (uint8_t)req->keep_alive;
     hc->responded = 0;
     free(hc->cors);
@@ -248,12 +284,7 @@ static void dispatch(hb_http_conn *hc, hb_http_request *req) {
         respond_preflight(hc, req);
         return;
     }
-    for (size_t i = 0; i < srv->nroutes; i++) {
-        const route *r = &srv->routes[i];
-        if (req->path_len >= r->len && memcmp(req->path, r->prefix, r->len) == 0 &&
-            (best == NULL || r->len > best->len))
-            best = r;
-    }
+    best = find_route(srv, req);
     if (best == NULL) {
         hb_http_respond_json_error(hc, 404, 404, "Not found");
         return;
@@ -278,6 +309,11 @@ static void fail_request(hb_http_conn *hc, int err) {
     }
     hb_log_debug("http", "refusing request: %s (%d)", hb_strerror(err), status);
     hc->keep_alive = 0;
+    hc->responded = 0;
+    if (hc->parser != NULL && hb_http_parser_head(hc->parser) != NULL) {
+        free(hc->cors);
+        hc->cors = cors_headers(hc->srv, hb_http_parser_head(hc->parser), 0);
+    }
     if (status == 413) {
         /* Like Node: an empty 413. The client may still be sending the body;
          * closing now would reset the connection before it reads our answer,
@@ -324,6 +360,7 @@ static void process(hb_http_conn *hc, uint8_t *data, size_t len) {
                 hb_conn_close(&hc->c);
                 return;
             }
+            hb_http_parser_notify_head(hc->parser, 1);
             arm_timer(hc, srv->opts.request_timeout_ms);
         }
         r = hb_http_parser_feed(hc->parser, data, len, &consumed);
@@ -333,6 +370,18 @@ static void process(hb_http_conn *hc, uint8_t *data, size_t len) {
         }
         if (r == 0)
             return;
+        if (r == 2) {
+            data += consumed;
+            len -= consumed;
+            on_head(hc, hb_http_parser_head(hc->parser));
+            if (hc->responded) {
+                /* Answered before its body: nothing more is read. */
+                hc->keep_alive = 0;
+                hb_conn_close_after_flush(&hc->c);
+                return;
+            }
+            continue;
+        }
         data += consumed;
         len -= consumed;
         hc->rest = data;
@@ -364,7 +413,7 @@ static void on_read(hb_conn *c, uint8_t *data, size_t len) {
 static void on_eof(hb_conn *c, int err) {
     hb_http_conn *hc = (hb_http_conn *)c;
     (void)err;
-    if (hc->held && hc->gone_cb != NULL) {
+    if (hc->gone_cb != NULL) {
         hb_http_gone_cb gone = hc->gone_cb;
         hc->gone_cb = NULL;
         gone(hc->gone_ud, hc);
@@ -378,7 +427,7 @@ static void on_close(hb_conn *c) {
 
 void hb_http__release(hb_http_conn *hc) {
     hb_http_server *srv = hc->srv;
-    if (hc->held && hc->gone_cb != NULL) {
+    if (hc->gone_cb != NULL) {
         hb_http_gone_cb gone = hc->gone_cb;
         hc->gone_cb = NULL;
         gone(hc->gone_ud, hc);
@@ -480,6 +529,11 @@ void hb_http_hold(hb_http_conn *hc, hb_http_gone_cb gone, void *ud) {
     hc->gone_cb = gone;
     hc->gone_ud = ud;
     hb_timer_stop(&hc->timer); /* the route owns the deadline now */
+}
+
+void hb_http_watch(hb_http_conn *hc, hb_http_gone_cb gone, void *ud) {
+    hc->gone_cb = gone;
+    hc->gone_ud = ud;
 }
 
 void hb_http__detach(hb_http_conn *hc) {

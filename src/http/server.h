@@ -18,6 +18,11 @@ typedef struct hb_http_conn hb_http_conn;
 /* Called for a request whose path starts with the route's prefix. The
  * request is valid until the connection responds. */
 typedef void (*hb_http_route_cb)(void *ud, hb_http_conn *hc, hb_http_request *req);
+/* A request's head has arrived and its body has not yet (only for
+ * requests with a body, when the route registered one). The route may
+ * answer (the connection then closes after the answer), or watch the
+ * connection with hb_http_watch(). */
+typedef void (*hb_http_head_cb)(void *ud, hb_http_conn *hc, const hb_http_request *head);
 /* A held request's connection is gone (closed by the peer or an error). */
 typedef void (*hb_http_gone_cb)(void *ud, hb_http_conn *hc);
 
@@ -61,6 +66,8 @@ size_t hb_http_server_listener_count(hb_http_server *srv);
 /* Routes requests whose path starts with prefix to cb. Longest prefix wins.
  * prefix is copied. Returns 0 or HB_ENOMEM. */
 int hb_http_server_route(hb_http_server *srv, const char *prefix, hb_http_route_cb cb, void *ud);
+/* Adds a head callback to the route of exactly this prefix. */
+int hb_http_server_route_head(hb_http_server *srv, const char *prefix, hb_http_head_cb cb);
 /* Stops accepting; open connections stay. */
 void hb_http_server_stop_listening(hb_http_server *srv);
 /* Closes every connection still speaking HTTP (held ones get their gone
@@ -83,6 +90,9 @@ void hb_http_respond_json_error(hb_http_conn *hc, int status, int code, const ch
 /* Keeps the current request open; gone is called if the peer goes away
  * before hb_http_respond(). */
 void hb_http_hold(hb_http_conn *hc, hb_http_gone_cb gone, void *ud);
+/* Calls gone(ud, hc) if the connection closes before the current request
+ * is answered or dispatched (an upload in progress). */
+void hb_http_watch(hb_http_conn *hc, hb_http_gone_cb gone, void *ud);
 /* For the WebSocket layer: takes the connection away from HTTP. After this
  * HTTP never touches hc->c again except to free its own state on close. */
 void hb_http__detach(hb_http_conn *hc);

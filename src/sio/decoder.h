@@ -50,12 +50,14 @@ void hb_sio_decoder_init(hb_sio_decoder *d, uint32_t max_attachments);
  * n decimal digits >= 1; a namespace is present when '/' follows and runs to
  * the first ',' (consumed) or to the end of the message; the ack id is
  * decimal digits; the rest, when not empty, is JSON that must parse and fit
- * the type: CONNECT an object or none, DISCONNECT none, EVENT an array whose
- * first element is a number or a string other than connect, connect_error,
- * disconnect, disconnecting, newListener and removeListener, ACK an array
- * or none, CONNECT_ERROR an object, a string or none. In a binary packet,
- * every object whose "_placeholder" is true must have a "num" that is an
- * integer 0 <= num < n.
+ * the type: CONNECT an object or none, DISCONNECT none, EVENT an array
+ * (never none) whose first element is a number or a string other than
+ * connect, connect_error, disconnect, disconnecting, newListener and
+ * removeListener, ACK an array or none, CONNECT_ERROR an object, a string
+ * or none (BINARY_* as their plain types). In a binary packet, every
+ * object whose "_placeholder" is true must have a "num" that is an integer
+ * 0 <= num < n; this is checked when the header comes, not after the last
+ * attachment as Node does, with the same outcome.
  *
  * Errors (after any error, d has dropped the packet in progress and is
  * ready for a new one; the session is normally closed anyway):

@@ -3,14 +3,14 @@
 // even with clients connected (under ASan, a leak at exit fails this too).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './lib/server.mjs';
+import { startServer, stopChecked } from './lib/server.mjs';
 import {
   client, opened, collect, next, handshake, post, poll, openWs, eioUrl, within, sleep,
 } from './lib/eio.mjs';
 
 test('prints "listening on http://127.0.0.1:<port>" to stderr and serves the endpoint', async (t) => {
   const srv = await startServer();
-  t.after(() => srv.stop());
+  t.after(() => stopChecked(srv));
   assert.match(srv.stderr(), new RegExp(`listening on http://127\\.0\\.0\\.1:${srv.port}\\b`));
   const { open } = await handshake(srv);
   assert.equal(typeof open.sid, 'string');

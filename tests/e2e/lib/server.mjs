@@ -3,6 +3,10 @@
 // reference in ref/engineio-echo.mjs. Both are started on a free port with
 // `--listen 127.0.0.1:<port> --engineio-echo /engine.io/` and are ready once
 // they print a line containing `listening on` to stderr.
+//
+// Run the Engine.IO tests against the reference, or against a build:
+//   HUBBUB_REF=1 node --test --test-concurrency=1 tests/e2e/
+//   HUBBUB_BIN=build/hubbub node --test --test-concurrency=1 tests/e2e/
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
@@ -19,11 +23,21 @@ const STOP_TIMEOUT_MS = 5000;
 // Every process still running, so that none outlives the test file even when
 // a test throws before its t.after() was registered.
 const live = new Set();
-process.on('exit', () => {
+function killAll() {
   for (const p of live) {
     try { p.kill('SIGKILL'); } catch { /* already gone */ }
   }
-});
+}
+process.on('exit', killAll);
+// A test process killed by a signal (a CI timeout) runs no 'exit' handlers.
+for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15]]) {
+  process.on(sig, () => {
+    killAll();
+    // Exit as the signal would have, unless someone else (the test runner)
+    // handles it too.
+    if (process.listenerCount(sig) === 1) process.exit(128 + n);
+  });
+}
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export function freePort() {

@@ -17,6 +17,7 @@
 
 #define MAX_HEAD 1024
 #define MAX_BODY 64
+#define CHUNKED_HEAD "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
 
 /* Feeds s from an exact-size heap copy, freed before returning, so the test
  * also proves that the request does not point into the caller's bytes. */
@@ -435,7 +436,7 @@ static void test_too_many_headers(void **state) {
     assert_int_equal(parse_error(s, sizeof(s), MAX_BODY), HB_EHTTP_HEADERS_TOO_BIG);
 
     /* Trailers count toward the same limit. */
-    n = (size_t)snprintf(s, sizeof(s), "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n");
+    n = (size_t)snprintf(s, sizeof(s), CHUNKED_HEAD "0\r\n");
     for (int i = 0; i < HB_HTTP_MAX_HEADERS; i++)
         n += (size_t)snprintf(s + n, sizeof(s) - n, "T%d: x\r\n", i);
     snprintf(s + n, sizeof(s) - n, "\r\n");
@@ -464,6 +465,28 @@ static void test_body_too_big(void **state) {
              MAX_BODY + 1);
     assert_int_equal(feed_str(p, s, &consumed), HB_EHTTP_BODY_TOO_BIG);
     hb_http_parser_reset(p);
+
+    /* Chunk extensions are not kept but count with the body (else a peer
+     * could stream them forever). */
+    {
+        char ext[MAX_BODY + 2];
+        memset(ext, 'e', sizeof(ext) - 1);
+        ext[sizeof(ext) - 1] = '\0';
+        snprintf(s, sizeof(s), "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;%s", ext);
+        assert_int_equal(feed_str(p, s, &consumed), HB_EHTTP_BODY_TOO_BIG);
+        hb_http_parser_reset(p);
+        /* Name and value count, not ';' and '=': 62 + 1 + the body's 1 fit. */
+        ext[MAX_BODY - 2] = '\0';
+        snprintf(s, sizeof(s),
+                 CHUNKED_HEAD "1;%s=v\r\nx\r\n0\r\n\r\n", ext);
+        assert_int_equal(feed_str(p, s, &consumed), 1);
+        assert_int_equal(hb_http_parser_request(p)->body_len, 1);
+        hb_http_parser_reset(p);
+        snprintf(s, sizeof(s),
+                 CHUNKED_HEAD "1;%s=vv\r\nx\r\n0\r\n\r\n", ext);
+        assert_int_equal(feed_str(p, s, &consumed), HB_EHTTP_BODY_TOO_BIG);
+        hb_http_parser_reset(p);
+    }
 
     /* By chunks adding up: 40 + 24 fits exactly, one more byte does not. */
     {
@@ -527,6 +550,78 @@ static void test_malformed(void **state) {
     }
 }
 
+static void test_notify_head(void **state) {
+    (void)state;
+    const char post[] = "POST /up?sid=1 HTTP/1.1\r\nContent-Length: 3\r\n\r\n";
+    const char get[] = "GET /g HTTP/1.1\r\n\r\n";
+    char both[128];
+    hb_http_parser *p = hb_http_parser_new(MAX_HEAD, MAX_BODY);
+    const hb_http_request *head;
+    size_t consumed, len, twos = 0;
+
+    hb_http_parser_notify_head(p, 1);
+    assert_null(hb_http_parser_head(p));
+
+    /* Head and body in one buffer: 2 where the body starts, then 1. */
+    len = (size_t)snprintf(both, sizeof(both), "%sabc", post);
+    assert_int_equal(feed(p, both, len, &consumed), 2);
+    assert_int_equal(consumed, strlen(post));
+    assert_null(hb_http_parser_request(p));
+    head = hb_http_parser_head(p);
+    assert_non_null(head);
+    assert_int_equal(head->method, HTTP_POST);
+    assert_string_equal(head->path, "/up");
+    assert_string_equal(head->query, "sid=1");
+    assert_string_equal(hb_http_request_header(head, "content-length"), "3");
+    assert_int_equal(feed(p, both + consumed, len - consumed, &consumed), 1);
+    assert_int_equal(consumed, 3);
+    assert_memory_equal(hb_http_parser_request(p)->body, "abc", 3);
+    hb_http_parser_reset(p);
+    assert_null(hb_http_parser_head(p));
+
+    /* A request without a body is reported whole, even when its last byte
+     * ends the buffer (nothing would come to finish it otherwise). */
+    assert_int_equal(feed_str(p, get, &consumed), 1);
+    assert_int_equal(consumed, strlen(get));
+    assert_non_null(hb_http_parser_head(p));
+    hb_http_parser_reset(p);
+    assert_int_equal(feed_str(p, "POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", &consumed), 1);
+    hb_http_parser_reset(p);
+
+    /* Byte by byte: exactly one 2, on the byte ending the head; the setting
+     * survives reset. */
+    for (size_t i = 0; i < len; i++) {
+        int rc = feed(p, both + i, 1, &consumed);
+        assert_int_equal(consumed, 1);
+        if (i + 1 == strlen(post)) {
+            assert_int_equal(rc, 2);
+            twos++;
+        } else {
+            assert_int_equal(rc, i + 1 == len ? 1 : 0);
+        }
+    }
+    assert_int_equal(twos, 1);
+    hb_http_parser_reset(p);
+
+    /* Chunked: 2 before any chunk. */
+    assert_int_equal(feed_str(p, CHUNKED_HEAD, &consumed), 2);
+    assert_int_equal(feed_str(p, "1\r\nx\r\n0\r\n\r\n", &consumed), 1);
+    hb_http_parser_reset(p);
+
+    /* A body refused by its length: the head stays readable for the answer. */
+    assert_int_equal(feed_str(p, "POST /big HTTP/1.1\r\nContent-Length: 65\r\n\r\n", &consumed),
+                     HB_EHTTP_BODY_TOO_BIG);
+    assert_non_null(hb_http_parser_head(p));
+    assert_string_equal(hb_http_parser_head(p)->path, "/big");
+
+    /* Off again: the same POST goes straight to 1. */
+    hb_http_parser_reset(p);
+    hb_http_parser_notify_head(p, 0);
+    assert_int_equal(feed(p, both, len, &consumed), 1);
+    assert_int_equal(consumed, len);
+    hb_http_parser_free(p);
+}
+
 static void test_reset_and_reuse(void **state) {
     (void)state;
     hb_http_parser *p = hb_http_parser_new(MAX_HEAD, MAX_BODY);
@@ -568,6 +663,7 @@ int main(void) {
         cmocka_unit_test(test_body_too_big),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_reset_and_reuse),
+        cmocka_unit_test(test_notify_head),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
