@@ -31,17 +31,20 @@ build: deps
 run: build
 	@if [ ! -x $(BUILD_DIR)/hubbub ]; then \
 	  echo "make run: $(BUILD_DIR)/hubbub was not built (no src/cli yet?)" >&2; exit 1; fi
-	@exec $(BUILD_DIR)/hubbub --listen 127.0.0.1:3000 $(RUN_ARGS)
+	@echo "make run: the demo chat is at http://127.0.0.1:3000/ (Ctrl-C stops it)"
+	@exec $(BUILD_DIR)/hubbub --listen 127.0.0.1:3000 --app demo $(RUN_ARGS)
 
 test: deps
 	@scripts/test-all
 
-bench: build
-	@if [ -x bench/run ]; then exec bench/run; else \
-	  echo "make bench: there is no bench/run yet" >&2; exit 1; fi
+# Benchmarks measure a Release build of their own, in build-bench/.
+bench: deps
+	CC=gcc cmake --log-level=WARNING -S . -B build-bench -DCMAKE_BUILD_TYPE=Release
+	cmake --build build-bench -j2
+	@HUBBUB_BIN=build-bench/hubbub exec bench/run
 
 fuzz: deps
 	@scripts/fuzz-all
 
 clean:
-	rm -rf $(BUILD_DIR) build-asan build-fuzz
+	rm -rf $(BUILD_DIR) build-asan build-fuzz build-bench

@@ -25,7 +25,9 @@ const DEFAULT_PER_PROC = 10000;
 
 const HELP = `usage: node bench/idle-memory.mjs (--server hubbub|node | --server-cmd "CMD") --clients N [options]
 
-  --server hubbub       run ${path.join('build', 'hubbub')} (relative to the repo root)
+  --server hubbub       run the hubbub binary: --hubbub-bin, else $HUBBUB_BIN,
+                        else ${path.join('build', 'hubbub')} (relative to the repo root)
+  --hubbub-bin PATH     the hubbub binary for --server hubbub
   --server node         run node bench/ref/engineio-server.mjs (npm engine.io)
   --server-cmd "CMD"    run CMD through sh (exec'd, so its pid is the server);
                         --listen/--engineio-echo[/--ping-*] are appended
@@ -57,7 +59,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function parseArgs(argv) {
   const o = {
-    server: null, serverCmd: null, label: null, clients: null, procs: null,
+    server: null, serverCmd: null, hubbubBin: null, label: null, clients: null, procs: null,
     path: '/engine.io/', pingInterval: null, pingTimeout: null,
     concurrency: 64, warmup: 10, settle: 2, timeout: null,
   };
@@ -76,6 +78,7 @@ function parseArgs(argv) {
     switch (a) {
       case '--server': o.server = val(); break;
       case '--server-cmd': o.serverCmd = val(); break;
+      case '--hubbub-bin': o.hubbubBin = val(); break;
       case '--label': o.label = val(); break;
       case '--clients': o.clients = int(1); break;
       case '--procs': o.procs = int(1); break;
@@ -110,7 +113,7 @@ function parseArgs(argv) {
 
 function serverCommand(o) {
   if (o.server === 'hubbub') {
-    const bin = path.join(ROOT, 'build', 'hubbub');
+    const bin = path.resolve(ROOT, o.hubbubBin || process.env.HUBBUB_BIN || path.join('build', 'hubbub'));
     try {
       accessSync(bin, constants.X_OK);
     } catch {

@@ -29,13 +29,17 @@ static const flag flags[] = {
     {"path", K_STR, F(path), 0, 0, "PATH",
      "Engine.IO/Socket.IO path of the default hub (default /socket.io/)"},
     {"app", K_STR, F(app), 0, 0, "NAME",
-     "built-in app for the default hub: none (default; Engine.IO only)"},
+     "built-in app on the Socket.IO server: demo (the chat of `make run`), protocol (the "
+     "reference behaviour for protocol tests), testbed (every API, for tests) or none (default)"},
     {"ping-interval", K_MS, F(ping_interval), 0, 0, "MS",
      "server ping every MS milliseconds (default 25000)"},
     {"ping-timeout", K_MS, F(ping_timeout), 0, 0, "MS",
      "close a session whose pong is MS milliseconds late (default 20000)"},
     {"connect-timeout", K_MS, F(connect_timeout), 0, 0, "MS",
      "close a session that joins no namespace within MS (default 45000)"},
+    {"recovery-window", K_MS, F(recovery_window), 0, 0, "MS",
+     "connection-state recovery: a client that reconnects within MS gets its socket id, rooms "
+     "and missed events back (default off)"},
     {"max-payload", K_SIZE, F(max_payload), 0, 0, "BYTES",
      "largest message or polling body accepted: 413 / close 1009 above (default 1000000)"},
     {"cors-origin", K_LIST, F(cors), F(ncors), HB_CLI_MAX_CORS, "ORIGIN",
@@ -189,6 +193,7 @@ int hb_cli_parse(hb_cli_options *o, int argc, char **argv) {
     o->cors[o->ncors] = NULL;
     if (o->nlisten == 0)
         o->listen[o->nlisten++] = "127.0.0.1:3000";
+    o->listen[o->nlisten] = NULL;
     if (o->path[0] != '/') {
         fprintf(stderr, "hubbub: --path must start with '/': '%s'\n", o->path);
         return -1;
@@ -199,10 +204,6 @@ int hb_cli_parse(hb_cli_options *o, int argc, char **argv) {
     }
     if (strcmp(o->log_format, "text") != 0 && strcmp(o->log_format, "json") != 0) {
         fprintf(stderr, "hubbub: --log-format must be text or json, not '%s'\n", o->log_format);
-        return -1;
-    }
-    if (strcmp(o->app, "none") != 0) {
-        fprintf(stderr, "hubbub: unknown --app '%s' (available: none)\n", o->app);
         return -1;
     }
     return 0;

@@ -9,13 +9,14 @@
 enum { HB_CLI_MAX_LISTEN = 8, HB_CLI_MAX_CORS = 32 };
 
 typedef struct hb_cli_options {
-    const char *listen[HB_CLI_MAX_LISTEN];
+    const char *listen[HB_CLI_MAX_LISTEN + 1]; /* NULL-terminated */
     size_t nlisten;
     const char *path;
     const char *app;
     unsigned ping_interval;
     unsigned ping_timeout;
     unsigned connect_timeout;
+    unsigned recovery_window;  /* 0: connection-state recovery off */
     size_t max_payload;
     const char *cors[HB_CLI_MAX_CORS + 1]; /* NULL-terminated */
     size_t ncors;

@@ -50,6 +50,7 @@ struct hb_eio_session {
     uint8_t closed;
     uint8_t upgrading;         /* the probe said 2probe, 5 not yet seen */
     uint8_t awaiting_pong;
+    uint8_t closing;           /* closed by us; waits for a poll to drain */
     uint32_t refs;             /* callbacks in progress; freed at 0 once closed */
     hb_buf **q;                /* packets waiting for a poll GET (or the upgrade) */
     uint32_t q_len, q_cap;
@@ -61,6 +62,7 @@ struct hb_eio_session {
     hb_timer heartbeat;
     hb_timer upgrade_timer;
     hb_deferred flush;
+    hb_deferred kill;          /* a close put off to the end of the turn */
     char *hub;
     void *data;
     char peer[48];
@@ -175,6 +177,8 @@ static void session_unref(hb_eio_session *s) {
 static void on_heartbeat(hb_timer *t);
 
 static void schedule_ping(hb_eio_session *s) {
+    if (s->closing)
+        return; /* the heartbeat timer is the drain deadline now */
     hb_loop_timer_start(s->srv->loop, &s->heartbeat, s->srv->opts.ping_interval_ms, on_heartbeat);
 }
 
@@ -239,6 +243,11 @@ static int enqueue(hb_eio_session *s, hb_buf *pkt) {
     return 0;
 }
 
+static void on_kill(hb_deferred *d) {
+    hb_eio_session *s = (hb_eio_session *)((char *)d - offsetof(hb_eio_session, kill));
+    session_close(s, HB_CLOSE_TRANSPORT_ERROR, 1);
+}
+
 static int send_packet(hb_eio_session *s, hb_buf *pkt) {
     int err;
     if (s->closed)
@@ -247,12 +256,23 @@ static int send_packet(hb_eio_session *s, hb_buf *pkt) {
         err = hb_ws_conn_send(s->ws, pkt);
     else
         err = enqueue(s, pkt);
-    if (err == HB_ETOOBIG) {
+    if (err == HB_ETOOBIG && !s->kill.queued) {
+        /* Closed at the end of the turn, not now: a sender may be walking
+         * a list of sessions (a broadcast), and on_close must not run
+         * under its feet. */
         hb_metrics_g.dropped_writes++;
         hb_log_info("eio", "session %s: send queue full, closing", s->sid);
-        session_close(s, HB_CLOSE_TRANSPORT_ERROR, 1);
+        hb_loop_defer(s->srv->loop, &s->kill, on_kill);
     }
     return err;
+}
+
+int hb_eio_session_writable(const hb_eio_session *s) {
+    if (s->closed || s->kill.queued)
+        return 0;
+    if (s->transport == HB_EIO_WEBSOCKET)
+        return hb_ws_conn_http(s->ws)->c.queued_bytes < HB_EIO_WRITABLE_BYTES;
+    return s->get != NULL && s->q_bytes < HB_EIO_WRITABLE_BYTES;
 }
 
 int hb_eio_session_send(hb_eio_session *s, hb_buf *packet) {
@@ -297,10 +317,13 @@ static void session_close(hb_eio_session *s, int reason, int get_reply) {
     hb_timer_stop(&s->heartbeat);
     hb_timer_stop(&s->upgrade_timer);
     hb_loop_undefer(srv->loop, &s->flush);
+    hb_loop_undefer(srv->loop, &s->kill);
     hb_metrics_g.sessions_open[s->transport]--;
     hb_metrics_g.sessions_closed[reason]++;
     hb_log_debug("eio", "session %s closed: %s", s->sid, hb_close_reason_name(reason));
-    if (s->get != NULL)
+    if (s->get != NULL && get_reply && s->q_len > 0 && enqueue(s, srv->pkt_close) == 0)
+        respond_payload(s); /* what was sent before the close goes first */
+    else if (s->get != NULL)
         answer_get(s, get_reply ? srv->pkt_close : srv->pkt_noop);
     if (s->post != NULL) {
         hb_http_watch(s->post, NULL, NULL);
@@ -325,7 +348,27 @@ static void session_close(hb_eio_session *s, int reason, int get_reply) {
     session_unref(s);
 }
 
+static void on_drain_timeout(hb_timer *t) {
+    hb_eio_session *s = (hb_eio_session *)((char *)t - offsetof(hb_eio_session, heartbeat));
+    session_close(s, HB_CLOSE_FORCED, 1);
+}
+
 void hb_eio_session_close(hb_eio_session *s) {
+    if (s->closed || s->closing)
+        return;
+    if (s->transport == HB_EIO_POLLING && s->q_len > 0 && s->probe == NULL) {
+        /* As engine.io, what was sent before the close is delivered first,
+         * and the close packet in a later poll: a client handles a payload's
+         * packets before it acts on a close, but Socket.IO clients defer
+         * their packets by a tick. A client that never polls again is
+         * dropped after pingTimeout. */
+        if (s->get != NULL) /* at the end of the turn, after a POST's "ok" */
+            hb_loop_defer(s->srv->loop, &s->flush, on_flush);
+        s->closing = 1;
+        hb_loop_timer_start(s->srv->loop, &s->heartbeat, s->srv->opts.ping_timeout_ms,
+                            on_drain_timeout);
+        return;
+    }
     session_close(s, HB_CLOSE_FORCED, 1);
 }
 
@@ -555,7 +598,9 @@ static void poll_get(hb_eio_session *s, hb_http_conn *hc) {
     }
     s->get = hc;
     hb_http_hold(hc, get_gone, s);
-    if (s->q_len > 0)
+    if (s->closing && s->q_len == 0)
+        session_close(s, HB_CLOSE_FORCED, 1); /* answers with the close packet */
+    else if (s->q_len > 0)
         respond_payload(s);
 }
 
@@ -625,13 +670,17 @@ static void handshake_polling(hb_eio_server *srv, hb_http_conn *hc, hb_http_requ
         return;
     }
     hb_log_debug("eio", "session %s opened (polling) from %s", s->sid, s->peer);
-    /* The open packet is the answer to the handshake GET. */
+    /* The open packet is the answer to the handshake GET, with whatever
+     * on_open sends (the request is only valid until the answer). */
     enqueue(s, open);
     hb_buf_unref(open);
     s->get = hc;
     hb_http_hold(hc, get_gone, s);
-    respond_payload(s);
+    session_ref(s);
     start_session(srv, s, req);
+    if (!s->closed && s->get == hc)
+        respond_payload(s);
+    session_unref(s);
 }
 
 static void handshake_websocket(hb_eio_server *srv, hb_http_conn *hc, hb_http_request *req,

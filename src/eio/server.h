@@ -60,10 +60,16 @@ hb_buf *hb_eio_message_new(int binary, const void *data, size_t len);
 /* Queues a packet made by hb_eio_message_new (a reference is taken; the
  * caller keeps its own). Returns 0, UV_ECANCELED when the session is
  * closed, or HB_ETOOBIG when its queue is full (the session is then closed
- * with "transport error"). */
+ * with "transport error" at the end of this loop turn, so a send never
+ * calls on_close back). */
 int hb_eio_session_send(hb_eio_session *s, hb_buf *packet);
 /* Builds and sends one message. Same returns, plus HB_ENOMEM. */
 int hb_eio_session_send_message(hb_eio_session *s, int binary, const void *data, size_t len);
+/* Whether a volatile packet should be sent now: the transport can take
+ * it at once (a poll is waiting, or the WebSocket has less than
+ * HB_EIO_WRITABLE_BYTES queued). 0 for a closed session. */
+#define HB_EIO_WRITABLE_BYTES 65536
+int hb_eio_session_writable(const hb_eio_session *s);
 /* Closes the session from the server side ("forced close"). */
 void hb_eio_session_close(hb_eio_session *s);
 

@@ -362,6 +362,7 @@ static void process(hb_http_conn *hc, uint8_t *data, size_t len) {
             }
             hb_http_parser_notify_head(hc->parser, 1);
             arm_timer(hc, srv->opts.request_timeout_ms);
+            hc->responded = 0; /* a new request: the last one's answer is done */
         }
         r = hb_http_parser_feed(hc->parser, data, len, &consumed);
         if (r < 0) {
@@ -387,6 +388,10 @@ static void process(hb_http_conn *hc, uint8_t *data, size_t len) {
         hc->rest = data;
         hc->rest_len = len;
         dispatch(hc, hb_http_parser_request(hc->parser));
+        if (hc->upgraded) {
+            hb_http_parser_free(hc->parser);
+            hc->parser = NULL;
+        }
         data = hc->rest;
         len = hc->rest_len;
         hc->rest = NULL;
@@ -541,8 +546,8 @@ void hb_http__detach(hb_http_conn *hc) {
     hc->held = 0;
     hc->gone_cb = NULL;
     hb_timer_stop(&hc->timer);
-    hb_http_parser_free(hc->parser);
-    hc->parser = NULL;
+    /* The parser (and so the request the route holds) lives until the
+     * route returns; process() frees it then. */
     free(hc->cors);
     hc->cors = NULL;
 }

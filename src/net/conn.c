@@ -145,9 +145,15 @@ int hb_conn_write(hb_conn *c, hb_buf *b) {
     c->wq[c->wq_len++] = hb_buf_ref(b);
     c->queued_bytes += b->len;
     if (!c->in_flush_list) {
+        /* In order of first write, so that answers leave in the order they
+         * were given (a POST's "ok" before the poll answer it caused). */
         c->in_flush_list = 1;
-        c->flush_next = c->loop->flush_head;
-        c->loop->flush_head = c;
+        c->flush_next = NULL;
+        if (c->loop->flush_head == NULL)
+            c->loop->flush_head = c;
+        else
+            c->loop->flush_tail->flush_next = c;
+        c->loop->flush_tail = c;
     }
     return 0;
 }

@@ -27,7 +27,8 @@ typedef struct hb_loop {
     uv_timer_t wheel_timer; /* armed for the wheel's earliest timer */
     uv_prepare_t prepare;   /* re-arms wheel_timer before each poll */
     uv_check_t check;       /* flushes pending writes after each poll */
-    hb_conn *flush_head;    /* connections with queued bytes this turn */
+    hb_conn *flush_head;    /* connections with queued bytes this turn, */
+    hb_conn *flush_tail;    /* in the order they were first written to */
     hb_deferred *deferred;  /* run before the flush, then cleared */
     uint8_t *rbuf;          /* the one read buffer of this loop */
     size_t rbuf_size;

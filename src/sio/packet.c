@@ -234,18 +234,10 @@ static size_t value_end(const uint8_t *s, size_t i, size_t end) {
     return depth > 0 ? CUT : end;
 }
 
-int hb_sio_array_split(hb_slice arr, hb_slice *first, hb_slice *rest) {
-    const uint8_t *s = arr.base;
-    size_t b = 0, e = arr.len, i, j;
+int hb_sio_list_split(hb_slice list, hb_slice *first, hb_slice *rest) {
+    const uint8_t *s = list.base;
+    size_t b = 0, e = list.len, i, j;
 
-    while (b < e && is_ws(s[b]))
-        b++;
-    while (e > b && is_ws(s[e - 1]))
-        e--;
-    if (e - b < 2 || s[b] != '[' || s[e - 1] != ']')
-        return HB_EINVAL;
-    b++;
-    e--;
     while (b < e && is_ws(s[b]))
         b++;
     while (e > b && is_ws(s[e - 1]))
@@ -273,4 +265,20 @@ int hb_sio_array_split(hb_slice arr, hb_slice *first, hb_slice *rest) {
     rest->base = s + j;
     rest->len = e - j;
     return 0;
+}
+
+int hb_sio_array_split(hb_slice arr, hb_slice *first, hb_slice *rest) {
+    const uint8_t *s = arr.base;
+    size_t b = 0, e = arr.len;
+    hb_slice inner;
+
+    while (b < e && is_ws(s[b]))
+        b++;
+    while (e > b && is_ws(s[e - 1]))
+        e--;
+    if (e - b < 2 || s[b] != '[' || s[e - 1] != ']')
+        return HB_EINVAL;
+    inner.base = s + b + 1;
+    inner.len = e - b - 2;
+    return hb_sio_list_split(inner, first, rest);
 }

@@ -139,4 +139,9 @@ size_t hb_sio_args_write(const hb_sio_arg *args, size_t n, uint8_t *dst, size_t 
  * 0 or HB_EINVAL (the outputs are then untouched). */
 int hb_sio_array_split(hb_slice arr, hb_slice *first, hb_slice *rest);
 
+/* The same for a comma-joined list of JSON values without the brackets
+ * (a packet's args, or the rest from a split): `1, [2]` gives `1` and
+ * `[2]`. An empty list gives two empty slices. Returns 0 or HB_EINVAL. */
+int hb_sio_list_split(hb_slice list, hb_slice *first, hb_slice *rest);
+
 #endif

@@ -1,0 +1,83 @@
+/* Group membership: a registry of named groups (Socket.IO rooms, Azure
+ * groups) and of the members that join them, and the selection of the
+ * members a broadcast reaches ("to these groups, except those"). A member is
+ * embedded in its owner (a socket), so joining allocates only the link.
+ * No I/O: what to do with the selected members is the caller's. */
+#ifndef HB_GROUPS_GROUPS_H
+#define HB_GROUPS_GROUPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+
+typedef struct hb_groups hb_groups;
+typedef struct hb_group hb_group;
+typedef struct hb_group_link hb_group_link;
+
+/* Embed one in the owner, zeroed, and register it with hb_groups_add().
+ * Fields are the registry's. */
+typedef struct hb_group_member {
+    hb_group_link *links;                 /* memberships, in join order */
+    struct hb_group_member *next, *prev;  /* every member of the registry */
+    uint64_t mark;                        /* selection stamp */
+} hb_group_member;
+
+/* A growable list of selected members; zero-initialise it, and release it
+ * with hb_group_vec_free(). Small selections use the inline room. */
+typedef struct hb_group_vec {
+    hb_group_member **items;
+    size_t n, cap;
+    hb_group_member *inline_items[8];
+} hb_group_vec;
+
+/* Which members a broadcast reaches: the union of the groups in to (every
+ * member when nto is 0), minus the members of any group in except, minus
+ * skip (may be NULL). Group names are byte strings. */
+typedef struct hb_groups_filter {
+    const hb_slice *to;
+    size_t nto;
+    const hb_slice *except;
+    size_t nexcept;
+    const hb_group_member *skip;
+} hb_groups_filter;
+
+/* A new, empty registry. NULL on ENOMEM. */
+hb_groups *hb_groups_new(void);
+/* Frees the registry and every membership still in it; members left
+ * registered are forgotten (their links are freed, they are not touched).
+ * NULL is accepted. */
+void hb_groups_free(hb_groups *g);
+
+/* Registers m (zeroed) as a member, in no group. */
+void hb_groups_add(hb_groups *g, hb_group_member *m);
+/* Takes m out of every group and unregisters it. */
+void hb_groups_remove(hb_groups *g, hb_group_member *m);
+/* Members registered. */
+size_t hb_groups_count(const hb_groups *g);
+
+/* Puts m in group name (created on first use). Joining a group twice is
+ * fine. Returns 0 or HB_ENOMEM. */
+int hb_groups_join(hb_groups *g, hb_group_member *m, const char *name, size_t len);
+/* Takes m out of group name; the group goes when empty. Returns 1 if m was
+ * in it, else 0. */
+int hb_groups_leave(hb_groups *g, hb_group_member *m, const char *name, size_t len);
+/* 1 when m is in group name. */
+int hb_groups_has(const hb_group_member *m, const char *name, size_t len);
+/* Members of group name (0 when there is no such group). */
+size_t hb_groups_size(const hb_groups *g, const char *name, size_t len);
+
+/* The groups of m in join order: start with l = m->links, read the name
+ * with hb_group_link_name() and go on with hb_group_link_next(). */
+const char *hb_group_link_name(const hb_group_link *l, size_t *len);
+hb_group_link *hb_group_link_next(const hb_group_link *l);
+
+/* Appends to v the members f selects, each once: for every group of to in
+ * order, its members in join order (or every member in registration order
+ * when nto is 0). Membership must not change while the result is used
+ * through v, since the members are borrowed pointers. Returns 0 or
+ * HB_ENOMEM (v then holds what was selected so far). */
+int hb_groups_select(hb_groups *g, const hb_groups_filter *f, hb_group_vec *v);
+void hb_group_vec_free(hb_group_vec *v);
+
+#endif

@@ -1,0 +1,403 @@
+/* Broadcasts: the operators (to, except, volatile, local, timeout) and the
+ * terminal calls. An emit encodes its packet once and queues the same
+ * Engine.IO messages to every selected socket; an emit with acks gives
+ * every recipient one shared ack id and collects the answers. A broadcast
+ * on a dynamic parent reaches the sockets of all its children. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "sio/internal.h"
+
+struct hb_sio_bcast_ack {
+    hb_timer timer;
+    hb_sio_server *srv;
+    size_t expected, received;
+    size_t refs;              /* pending entries, plus one until it completes */
+    uint8_t done;
+    char *json;               /* "[a,b" while collecting */
+    size_t len, cap;
+    hb_bcast_ack_cb cb;
+    void *ud;
+};
+
+static hb_bcast *bcast_new(hb_nsp *nsp) {
+    hb_bcast *b = calloc(1, sizeof(*b));
+    if (b != NULL)
+        b->nsp = nsp;
+    return b;
+}
+
+hb_bcast *hb_nsp_bcast(hb_nsp *nsp) {
+    return bcast_new(nsp);
+}
+
+hb_bcast *hb_to(hb_nsp *nsp, const char *room) {
+    return hb_bcast_to(bcast_new(nsp), room);
+}
+
+hb_bcast *hb_socket_bcast(hb_socket *s) {
+    /* socket.broadcast: every socket but this one, i.e. except its own room */
+    return hb_bcast_except(bcast_new(s->nsp), s->id);
+}
+
+static void add_room(hb_bcast *b, hb_slice **list, size_t *n, size_t *cap, const char *room) {
+    size_t len;
+    char *copy;
+    if (b == NULL || b->oom)
+        return;
+    len = strlen(room);
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 4;
+        hb_slice *l = realloc(*list, c * sizeof(*l));
+        if (l == NULL) {
+            b->oom = 1;
+            return;
+        }
+        *list = l;
+        *cap = c;
+    }
+    copy = malloc(len + 1);
+    if (copy == NULL) {
+        b->oom = 1;
+        return;
+    }
+    memcpy(copy, room, len + 1);
+    (*list)[*n].base = (const uint8_t *)copy;
+    (*list)[*n].len = len;
+    (*n)++;
+}
+
+hb_bcast *hb_bcast_to(hb_bcast *b, const char *room) {
+    if (b != NULL)
+        add_room(b, &b->to, &b->nto, &b->capto, room);
+    return b;
+}
+
+hb_bcast *hb_bcast_except(hb_bcast *b, const char *room) {
+    if (b != NULL)
+        add_room(b, &b->except, &b->nexcept, &b->capexcept, room);
+    return b;
+}
+
+hb_bcast *hb_bcast_volatile(hb_bcast *b) {
+    if (b != NULL)
+        b->is_volatile = 1;
+    return b;
+}
+
+hb_bcast *hb_bcast_local(hb_bcast *b) {
+    if (b != NULL)
+        b->is_local = 1;
+    return b;
+}
+
+hb_bcast *hb_bcast_timeout(hb_bcast *b, unsigned ms) {
+    if (b != NULL)
+        b->timeout_ms = ms;
+    return b;
+}
+
+void hb_bcast_free(hb_bcast *b) {
+    if (b == NULL)
+        return;
+    for (size_t i = 0; i < b->nto; i++)
+        free((void *)b->to[i].base);
+    for (size_t i = 0; i < b->nexcept; i++)
+        free((void *)b->except[i].base);
+    free(b->to);
+    free(b->except);
+    free(b);
+}
+
+/* --- selection ------------------------------------------------------------------ */
+
+static hb_socket *socket_of(hb_group_member *m) {
+    return (hb_socket *)((char *)m - offsetof(hb_socket, member));
+}
+
+/* The connected sockets b reaches, into v (sockets as members). */
+static int select_sockets(hb_bcast *b, hb_group_vec *v) {
+    hb_groups_filter f = {b->to, b->nto, b->except, b->nexcept, NULL};
+    int err = 0;
+    if (b->nsp->rooms != NULL)
+        err = hb_groups_select(b->nsp->rooms, &f, v);
+    for (hb_nsp *c = b->nsp->children; c != NULL && err == 0; c = c->sibling)
+        err = hb_groups_select(c->rooms, &f, v);
+    return err;
+}
+
+/* --- emit --------------------------------------------------------------------------- */
+
+/* A dynamic parent's broadcast is one per child, since each child writes
+ * its own name into the packet. */
+static int emit_children(hb_bcast *b, const char *event, const char *args_json,
+                         const hb_bin *bins, size_t nbins) {
+    int err = 0;
+    for (hb_nsp *c = b->nsp->children; c != NULL && err == 0; c = c->sibling) {
+        hb_bcast *cb = bcast_new(c);
+        for (size_t i = 0; i < b->nto; i++)
+            hb_bcast_to(cb, (const char *)b->to[i].base);
+        for (size_t i = 0; i < b->nexcept; i++)
+            hb_bcast_except(cb, (const char *)b->except[i].base);
+        if (cb != NULL)
+            cb->is_volatile = b->is_volatile;
+        err = hb_bcast_emit(cb, event, args_json, bins, nbins);
+    }
+    hb_bcast_free(b);
+    return err;
+}
+
+int hb_bcast_emit(hb_bcast *b, const char *event, const char *args_json, const hb_bin *bins,
+                  size_t nbins) {
+    hb_group_vec v = {0};
+    hb_sio_out out = {0};
+    hb_nsp *nsp;
+    hb_sio_server *srv;
+    char offset[HB_SIO_OFFSET_LEN + 1];
+    int err, store;
+    if (b == NULL)
+        return HB_ENOMEM;
+    if (b->oom) {
+        hb_bcast_free(b);
+        return HB_ENOMEM;
+    }
+    if (b->nsp->name == NULL)
+        return emit_children(b, event, args_json, bins, nbins);
+    nsp = b->nsp;
+    srv = nsp->srv;
+    store = nsp->log != NULL && !b->is_volatile;
+    if (store)
+        hb_sio_log_next_offset(nsp->log, offset);
+    err = hb_sio__encode(nsp, HB_SIO_EVENT, event, args_json, bins, nbins, -1,
+                         store ? offset : NULL, &out);
+    if (err == 0 && store) {
+        hb_sio_log_store(nsp->log, hb_sio__now(srv), b->to, b->nto, b->except, b->nexcept,
+                         out.msgs, out.n);
+        hb_sio__stored(srv);
+    }
+    if (err == 0)
+        err = select_sockets(b, &v);
+    if (err == 0) {
+        hb_sio__enter(srv);
+        for (size_t i = 0; i < v.n; i++) {
+            hb_socket *s = socket_of(v.items[i]);
+            if (s->state != HB_SOCK_CONNECTED || s->client->session == NULL)
+                continue;
+            if (b->is_volatile && !hb_eio_session_writable(s->client->session))
+                continue;
+            hb_sio__client_send(s->client, &out);
+        }
+        hb_sio__leave(srv);
+    }
+    hb_group_vec_free(&v);
+    hb_sio__out_release(&out);
+    hb_bcast_free(b);
+    return err;
+}
+
+/* --- emit with acks ------------------------------------------------------------------ */
+
+static void col_unref(hb_sio_bcast_ack *col) {
+    if (--col->refs > 0)
+        return;
+    hb_timer_stop(&col->timer);
+    free(col->json);
+    free(col);
+}
+
+static void col_finish(hb_sio_bcast_ack *col, int err) {
+    if (col->done)
+        return;
+    col->done = 1;
+    hb_timer_stop(&col->timer);
+    hb_sio__enter(col->srv);
+    if (col->json != NULL) {
+        col->json[col->len] = ']';
+        col->json[col->len + 1] = '\0';
+    }
+    col->cb(err, col->json ? col->json : "[]", col->received, col->ud);
+    hb_sio__leave(col->srv);
+    col_unref(col);
+}
+
+static void check_complete(hb_sio_bcast_ack *col) {
+    if (!col->done && col->received >= col->expected)
+        col_finish(col, 0);
+}
+
+static void on_col_timeout(hb_timer *t) {
+    col_finish((hb_sio_bcast_ack *)((char *)t - offsetof(hb_sio_bcast_ack, timer)), HB_ETIMEDOUT);
+}
+
+void hb_sio__bcast_ack_answer(hb_sio_pending *p, const hb_args *args) {
+    hb_sio_bcast_ack *col = p->col;
+    if (!col->done) {
+        size_t len = 0;
+        const char *first = hb_args_at(args, 0, &len);
+        size_t need;
+        if (first == NULL)
+            first = "null", len = 4;
+        need = col->len + len + 3;
+        if (need > col->cap) {
+            size_t cap = need * 2;
+            char *j = realloc(col->json, cap);
+            if (j != NULL) {
+                col->json = j;
+                col->cap = cap;
+            }
+        }
+        if (need <= col->cap) {
+            if (col->len == 0)
+                col->json[col->len++] = '[';
+            else
+                col->json[col->len++] = ',';
+            memcpy(col->json + col->len, first, len);
+            col->len += len;
+        }
+        col->received++;
+        check_complete(col);
+    }
+    col_unref(col);
+}
+
+void hb_sio__bcast_ack_gone(hb_sio_pending *p) {
+    hb_sio_bcast_ack *col = p->col;
+    /* A recipient that went away will not answer: stop waiting for it. */
+    if (!col->done && col->expected > 0) {
+        col->expected--;
+        check_complete(col);
+    }
+    col_unref(col);
+}
+
+int hb_bcast_emit_with_ack(hb_bcast *b, const char *event, const char *args_json,
+                           const hb_bin *bins, size_t nbins, hb_bcast_ack_cb cb, void *ud) {
+    hb_group_vec v = {0};
+    hb_sio_out out = {0};
+    hb_sio_bcast_ack *col;
+    hb_nsp *nsp;
+    hb_sio_server *srv;
+    int64_t id;
+    int err;
+    if (b == NULL)
+        return HB_ENOMEM;
+    if (b->oom || cb == NULL || b->nsp->name == NULL) {
+        /* Acks from a dynamic parent's children are not collected. */
+        err = b->oom ? HB_ENOMEM : HB_EINVAL;
+        hb_bcast_free(b);
+        return err;
+    }
+    nsp = b->nsp;
+    srv = nsp->srv;
+    col = calloc(1, sizeof(*col));
+    if (col == NULL) {
+        hb_bcast_free(b);
+        return HB_ENOMEM;
+    }
+    col->srv = srv;
+    col->cb = cb;
+    col->ud = ud;
+    col->refs = 1;
+    id = hb_sio__next_ack_id(nsp);
+    err = hb_sio__encode(nsp, HB_SIO_EVENT, event, args_json, bins, nbins, id, NULL, &out);
+    if (err == 0)
+        err = select_sockets(b, &v);
+    if (err != 0) {
+        free(col);
+        hb_group_vec_free(&v);
+        hb_sio__out_release(&out);
+        hb_bcast_free(b);
+        return err;
+    }
+    hb_sio__enter(srv);
+    for (size_t i = 0; i < v.n; i++) {
+        hb_socket *s = socket_of(v.items[i]);
+        hb_sio_pending *p;
+        if (s->state != HB_SOCK_CONNECTED || s->client->session == NULL)
+            continue;
+        if (b->is_volatile && !hb_eio_session_writable(s->client->session))
+            continue;
+        p = calloc(1, sizeof(*p));
+        if (p == NULL)
+            continue;
+        if (hb_sio__client_send(s->client, &out) != 0) {
+            free(p);
+            continue;
+        }
+        p->id = id;
+        p->col = col;
+        col->refs++;
+        col->expected++;
+        hb_sio__pending_add(s, p);
+    }
+    if (b->timeout_ms > 0)
+        hb_loop_timer_start(hb_sio__loop(srv), &col->timer, b->timeout_ms, on_col_timeout);
+    check_complete(col); /* nobody to wait for: answered at once, as socket.io does */
+    hb_sio__leave(srv);
+    hb_group_vec_free(&v);
+    hb_sio__out_release(&out);
+    hb_bcast_free(b);
+    return 0;
+}
+
+/* --- utility operations ----------------------------------------------------------------- */
+
+/* The selected sockets as a plain array (the caller frees it). */
+static hb_socket **collect(hb_bcast *b, size_t *n) {
+    hb_group_vec v = {0};
+    hb_socket **out = NULL;
+    *n = 0;
+    if (b == NULL || b->oom)
+        goto done;
+    if (select_sockets(b, &v) != 0)
+        goto done;
+    out = malloc((v.n + 1) * sizeof(*out));
+    if (out == NULL)
+        goto done;
+    for (size_t i = 0; i < v.n; i++) {
+        hb_socket *s = socket_of(v.items[i]);
+        if (s->state == HB_SOCK_CONNECTED)
+            out[(*n)++] = s;
+    }
+done:
+    hb_group_vec_free(&v);
+    hb_bcast_free(b);
+    return out;
+}
+
+hb_socket **hb_bcast_fetch_sockets(hb_bcast *b, size_t *n) {
+    return collect(b, n);
+}
+
+void hb_bcast_sockets_join(hb_bcast *b, const char *room) {
+    size_t n;
+    hb_socket **v = collect(b, &n);
+    for (size_t i = 0; i < n; i++)
+        hb_socket_join(v[i], room);
+    free(v);
+}
+
+void hb_bcast_sockets_leave(hb_bcast *b, const char *room) {
+    size_t n;
+    hb_socket **v = collect(b, &n);
+    for (size_t i = 0; i < n; i++)
+        hb_socket_leave(v[i], room);
+    free(v);
+}
+
+void hb_bcast_disconnect_sockets(hb_bcast *b, int close_transport) {
+    size_t n;
+    hb_sio_server *srv = b ? b->nsp->srv : NULL;
+    hb_socket **v;
+    if (srv == NULL)
+        return;
+    /* Entered before collecting: a socket disconnected early stays readable
+     * (buried, not freed) while the rest of the list is walked. */
+    hb_sio__enter(srv);
+    v = collect(b, &n);
+    for (size_t i = 0; i < n; i++)
+        hb_socket_disconnect(v[i], close_transport);
+    free(v);
+    hb_sio__leave(srv);
+}
