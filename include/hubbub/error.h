@@ -45,6 +45,12 @@ enum {
     /* sio: -104xx */
     HB_ESIO_PACKET = -10401,      /* a Socket.IO packet does not decode */
     HB_ESIO_ATTACHMENTS = -10402, /* attachments missing, extra or too many */
+
+    /* upstream: -105xx */
+    HB_ETUNNEL_FRAME = -10501, /* an Azure Web PubSub tunnel frame does not decode */
+
+    /* api: -106xx */
+    HB_EJWT = -10601, /* a JWT is malformed, badly signed, expired or not yet valid */
 };
 
 /* A static English description of code (HB_E* or UV_E*). Never NULL. */

@@ -1,21 +1,25 @@
 /* Hubbub's public C API: a Socket.IO v5 server in C, shaped like Socket.IO's
  * own server API (namespaces, middlewares, sockets, events, acks, rooms,
- * broadcast operators).
+ * broadcast operators). docs/c-api.md is the guide.
  *
  * Conventions:
  *  - Stateful objects are opaque and owned by the server: a program never
- *    frees an hb_nsp or an hb_socket. A socket pointer is valid from the
- *    connection callback until its disconnect callback returns.
+ *    frees an hb_nsp or an hb_socket. A socket pointer is valid from its
+ *    first middleware (or its connection callback) until its disconnect
+ *    callback returns. A socket that never connected (refused, or gone
+ *    during its middlewares) gets no disconnect callback: do not use it
+ *    after hb_next_refuse().
  *  - Arguments are JSON text: `args_json` is a JSON array of the arguments,
  *    e.g. "[\"hello\",42]" (NULL means []). Binary arguments are written in
  *    that array as placeholders `{"_placeholder":true,"num":i}` and their
- *    bytes passed in `bins[i]`; hb_args_* helpers read and build them.
- *  - Strings passed in are copied; strings handed to callbacks are borrowed
- *    for the duration of the callback.
+ *    bytes passed in `bins[i]` (at most 64; the placeholders are not
+ *    checked against bins); hb_args_* helpers read them.
+ *  - Strings passed in are copied unless said otherwise; strings, args and
+ *    bins handed to callbacks are borrowed for the duration of the callback.
  *  - Everything runs on the server's loop thread; no function is
  *    thread-safe.
- *  - Functions returning int return 0 or a negative HB_E* code (see
- *    hubbub/error.h). */
+ *  - Functions returning int return 0 or a negative HB_E* or UV_E* code
+ *    (see hubbub/error.h and hb_strerror()). */
 #ifndef HUBBUB_H
 #define HUBBUB_H
 
@@ -41,7 +45,8 @@ typedef struct hb_bin {
     size_t len;
 } hb_bin;
 
-/* Arguments of an event or an ack, as received. */
+/* Arguments of an event or an ack, as received (borrowed for the callback;
+ * copy what you keep). */
 typedef struct hb_args {
     const char *json;  /* a NUL-terminated JSON array, e.g. "[1,\"a\"]" */
     size_t json_len;
@@ -51,65 +56,98 @@ typedef struct hb_args {
 
 /* ---- server ------------------------------------------------------------ */
 
+/* Zero or NULL means the default for every field. */
 typedef struct hb_server_opts {
     const char *const *listen;  /* NULL-terminated "HOST:PORT" list; NULL: 127.0.0.1:3000 */
     const char *path;           /* default "/socket.io/" */
     unsigned ping_interval_ms;  /* default 25000 */
     unsigned ping_timeout_ms;   /* default 20000 */
-    unsigned connect_timeout_ms;/* default 45000 */
+    unsigned connect_timeout_ms;/* close a session in no namespace by then; 45000 */
     size_t max_payload;         /* default 1000000 */
     const char *const *cors_origins; /* NULL-terminated; "*" allows any */
     unsigned recovery_ms;       /* connection-state recovery window; 0 = off */
     const char *engineio_echo;  /* mount a raw Engine.IO echo endpoint here (tests) */
     unsigned shutdown_timeout_ms; /* default 5000 */
+    /* The Azure-compatible service (/clients/socketio/hubs/<hub>/,
+     * /server/tunnel, /api/hubs/...): its access keys (NULL-terminated; at
+     * most two are used, for rotation; NULL: one is generated and logged
+     * with the connection string), and whether clients may connect without
+     * an access_token. */
+    const char *const *access_keys;
+    int allow_anonymous;
 } hb_server_opts;
 
 /* A new server with opts copied (NULL for defaults). It does not listen yet.
  * NULL on ENOMEM. */
 HB_EXPORT hb_server *hb_server_new(const hb_server_opts *opts);
-/* Listens, then runs the loop until SIGTERM/SIGINT or hb_server_stop();
- * stops gracefully (every client gets a close). Returns 0, or the UV_E*
+/* Listens, then runs the loop until SIGTERM/SIGINT or hb_server_stop(),
+ * and stops gracefully: it stops listening and closes every session (their
+ * sockets disconnect with "server shutting down"), waiting at most
+ * shutdown_timeout_ms. It sets SIGPIPE to ignored; it handles SIGTERM and
+ * SIGINT until a stop begins (then a second one kills the process). Logs go to
+ * stderr, among them "listening on http://HOST:PORT". Returns 0 once
+ * stopped, HB_EINVAL for a bad listen address or a second run, or the UV_E*
  * code of a failed listen (e.g. UV_EADDRINUSE), logged readably. */
 HB_EXPORT int hb_server_run(hb_server *srv);
-/* Asks a running server to stop gracefully; safe from any callback. */
+/* Asks a running server to stop gracefully, as SIGTERM does; safe from any
+ * callback. No effect when it is not running. */
 HB_EXPORT void hb_server_stop(hb_server *srv);
-/* Frees a server that is not running. NULL is accepted. */
+/* Frees a server that is not running (never run, or hb_server_run()
+ * returned). NULL is accepted. */
 HB_EXPORT void hb_server_free(hb_server *srv);
-/* The namespace name, created on first use ("/" is the main one). NULL on
- * ENOMEM or a name that does not start with '/'. */
+/* The namespace name, created on first use. Only namespaces created here
+ * (or by a dynamic parent) exist: create "/" too. A CONNECT to any other
+ * name gets CONNECT_ERROR "Invalid namespace". NULL on ENOMEM or a name
+ * that does not start with '/' or has a ','. */
 HB_EXPORT hb_nsp *hb_server_of(hb_server *srv, const char *name);
-/* Dynamic namespaces: a client CONNECT to an unknown name is offered to
- * match(ud, name, auth_json); returning nonzero creates that namespace
- * with the handlers (middlewares, connection callback) of the returned
- * parent, like io.of(fn) in Socket.IO. Returns the parent to configure. */
+/* Dynamic namespaces, like io.of(fn): a CONNECT to a name that does not
+ * exist is offered to match(ud, name, auth_json) (auth_json: the CONNECT
+ * payload, "{}" if none); nonzero creates that namespace as a child of the
+ * returned parent. A child copies the parent's middlewares and connection
+ * callback when it is created (later changes to the parent do not reach it)
+ * and then lives as a static namespace for the server's life. Parents are
+ * tried in the order they were added. Returns the parent to configure (its
+ * hb_nsp_name() is ""), NULL if match is NULL or on ENOMEM. */
 typedef int (*hb_nsp_match_cb)(void *ud, const char *name, const char *auth_json);
 HB_EXPORT hb_nsp *hb_server_of_match(hb_server *srv, hb_nsp_match_cb match, void *ud);
 /* Dynamic namespaces by POSIX extended regular expression on the name, like
- * io.of(/^\/dyn-\d+$/). NULL on a bad pattern or ENOMEM. */
+ * io.of(/^\/dyn-\d+$/) (write [0-9] for \d). NULL on a bad pattern or ENOMEM. */
 HB_EXPORT hb_nsp *hb_server_of_regex(hb_server *srv, const char *pattern);
 
 /* Serves body (borrowed, must outlive the server) at exactly path with
- * content_type, for GET and HEAD: an app's web page, a client bundle. */
+ * content_type, for GET and HEAD (405 for other methods): an app's web
+ * page, a client bundle. Other paths under path that nothing else serves
+ * get 404. Returns 0, HB_EINVAL (path not starting with '/', NULL
+ * content_type) or HB_ENOMEM. */
 HB_EXPORT int hb_server_serve(hb_server *srv, const char *path, const char *content_type,
                               const void *body, size_t len);
 
 /* ---- namespaces ---------------------------------------------------------- */
 
+/* The name, e.g. "/chat"; "" for a dynamic parent. */
 HB_EXPORT const char *hb_nsp_name(const hb_nsp *nsp);
 HB_EXPORT hb_server *hb_nsp_server(const hb_nsp *nsp);
-/* Called for each socket that connected (after the middlewares). */
+/* Called for each socket that connected (after the middlewares; a
+ * recovered socket skips them). One per namespace; a second call replaces
+ * it. */
 typedef void (*hb_connection_cb)(hb_socket *s, void *ud);
 HB_EXPORT void hb_nsp_on_connection(hb_nsp *nsp, hb_connection_cb cb, void *ud);
-/* A middleware runs before the connection; it must eventually call exactly
- * one of hb_next_accept() or hb_next_refuse() on next (now or later, e.g.
- * after an async check). Middlewares run in the order they were added. */
+/* A middleware runs before the connection, while the socket is not yet
+ * connected (handshake data readable, no emit). It must eventually call
+ * exactly one of hb_next_accept() or hb_next_refuse() on next, now or later
+ * (after an async check); if it answers later, it must keep only next: the
+ * socket may be gone by then, and next then just gets freed. Middlewares
+ * run in the order added. Returns 0, HB_EINVAL (cb NULL) or HB_ENOMEM. */
 typedef void (*hb_middleware_cb)(hb_socket *s, hb_next *next, void *ud);
 HB_EXPORT int hb_nsp_use(hb_nsp *nsp, hb_middleware_cb cb, void *ud);
+/* Runs the next middleware, or connects the socket after the last one. */
 HB_EXPORT void hb_next_accept(hb_next *next);
-/* Refuses the connection: the client gets CONNECT_ERROR with message and,
- * if data_json is not NULL, "data" (JSON text). */
+/* Refuses the connection: the client gets CONNECT_ERROR with message
+ * (err.message) and, if data_json is not NULL, "data" (err.data; JSON
+ * text, or taken as a string if it does not parse). */
 HB_EXPORT void hb_next_refuse(hb_next *next, const char *message, const char *data_json);
-/* Sockets connected to nsp right now. */
+/* Sockets connected to nsp right now (for a dynamic parent, all its
+ * children's). */
 HB_EXPORT size_t hb_nsp_count(const hb_nsp *nsp);
 
 /* ---- sockets --------------------------------------------------------------- */
@@ -117,102 +155,152 @@ HB_EXPORT size_t hb_nsp_count(const hb_nsp *nsp);
 /* The socket id (not the Engine.IO id); also the socket's own room. */
 HB_EXPORT const char *hb_socket_id(const hb_socket *s);
 HB_EXPORT hb_nsp *hb_socket_nsp(const hb_socket *s);
+/* The app's pointer for this socket (socket.data), NULL at first. Not
+ * restored by recovery: a recovered socket starts with NULL. */
 HB_EXPORT void *hb_socket_data(const hb_socket *s);
 HB_EXPORT void hb_socket_set_data(hb_socket *s, void *data);
-/* 1 when this connection restored a previous session (recovery). */
+/* 1 when this connection restored a previous session (recovery): same id,
+ * rooms back and missed events replayed, middlewares skipped. */
 HB_EXPORT int hb_socket_recovered(const hb_socket *s);
 
-/* Handshake data of the socket's connection. */
-HB_EXPORT const char *hb_socket_header(const hb_socket *s, const char *name); /* NULL if absent */
-HB_EXPORT const char *hb_socket_query(const hb_socket *s, const char *name);  /* decoded; NULL if absent */
-HB_EXPORT const char *hb_socket_auth(const hb_socket *s);    /* JSON object text, "{}" if none */
-HB_EXPORT const char *hb_socket_address(const hb_socket *s); /* peer IP */
+/* Handshake data of the socket's connection; the pointers stay valid as
+ * long as the socket. A header by name in any case; NULL if absent. */
+HB_EXPORT const char *hb_socket_header(const hb_socket *s, const char *name);
+/* A query parameter of the handshake URL, decoded; NULL if absent (or
+ * ENOMEM). Decoded values are kept for the connection's life. */
+HB_EXPORT const char *hb_socket_query(const hb_socket *s, const char *name);
+/* The CONNECT payload (socket.handshake.auth): JSON object text, "{}" if none. */
+HB_EXPORT const char *hb_socket_auth(const hb_socket *s);
+HB_EXPORT const char *hb_socket_address(const hb_socket *s); /* peer IP, no port */
 HB_EXPORT int64_t hb_socket_time_ms(const hb_socket *s);     /* handshake, ms since the epoch */
-HB_EXPORT const char *hb_socket_url(const hb_socket *s);     /* the handshake request's URL */
+HB_EXPORT const char *hb_socket_url(const hb_socket *s);     /* the handshake's path?query */
 
-/* An event handler. ack is non-NULL when the client asked for an ack; it
- * is valid during the call, or until answered if kept with hb_ack_keep(). */
+/* An event handler. event is the name; an event named by a JSON number
+ * arrives as its number text (e.g. "42"). ack is non-NULL when the client
+ * asked for an ack; it is valid during the call, or until answered if kept
+ * with hb_ack_keep(). An ack neither sent nor kept is never answered. */
 typedef void (*hb_event_cb)(hb_socket *s, const char *event, const hb_args *args, hb_ack *ack,
                             void *ud);
-/* One handler per event name (a second call replaces it). */
+/* One handler per event name (a second call replaces it). Returns 0 or
+ * HB_ENOMEM. */
 HB_EXPORT int hb_socket_on(hb_socket *s, const char *event, hb_event_cb cb, void *ud);
-/* Called for every event that has no handler of its own. */
+/* Called for every event that has no handler of its own (unlike
+ * socket.onAny(), not for those that have one). One per socket. */
 HB_EXPORT void hb_socket_on_any(hb_socket *s, hb_event_cb cb, void *ud);
 /* Called once when the socket disconnects, with Socket.IO's reason name:
  * "client namespace disconnect", "server namespace disconnect",
  * "transport close", "transport error", "ping timeout", "parse error",
- * "forced close", "server shutting down". */
+ * "forced close", "server shutting down". It runs while the socket is
+ * still in its rooms (like "disconnecting"), but the socket receives
+ * nothing more: emits to it fail, broadcasts skip it. Its own pending acks
+ * are cancelled right after. */
 typedef void (*hb_disconnect_cb)(hb_socket *s, const char *reason, void *ud);
 HB_EXPORT void hb_socket_on_disconnect(hb_socket *s, hb_disconnect_cb cb, void *ud);
 
-/* Emits event with args to this socket. Returns 0, HB_EINVAL (bad JSON
- * shape or reserved name), UV_ECANCELED (disconnected) or HB_ENOMEM. */
+/* Emits event with args to this socket. Returns 0, HB_EINVAL (args_json not
+ * a JSON array, or a reserved name: connect, connect_error, disconnect,
+ * disconnecting, newListener, removeListener), HB_ETOOBIG (more than 64
+ * bins, or the client's send queue is full: its connection is then
+ * closed), UV_ECANCELED (not connected) or HB_ENOMEM. */
 HB_EXPORT int hb_socket_emit(hb_socket *s, const char *event, const char *args_json,
                              const hb_bin *bins, size_t nbins);
-/* An ack answer: args, or NULL with err = HB_ETIMEDOUT when no answer came
- * in time (or UV_ECANCELED when the socket went away first). */
+/* An ack answer: err 0 with args; or args NULL with err HB_ETIMEDOUT when
+ * no answer came in time, or UV_ECANCELED when the socket disconnected
+ * first (after its disconnect callback). */
 typedef void (*hb_ack_cb)(hb_socket *s, int err, const hb_args *args, void *ud);
+/* Emits and asks the client for an ack: cb is called exactly once, unless
+ * this returns an error (as hb_socket_emit(), or HB_EINVAL for cb NULL).
+ * timeout_ms 0 means no timeout: wait until the answer or the disconnect. */
 HB_EXPORT int hb_socket_emit_with_ack(hb_socket *s, const char *event, const char *args_json,
                                       const hb_bin *bins, size_t nbins, unsigned timeout_ms,
                                       hb_ack_cb cb, void *ud);
-/* Answers the client's ack with args (NULL for []). Valid once. */
+/* Answers the client's ack with args (NULL for []). Valid once; frees a
+ * kept ack. Returns 0, UV_ECANCELED (already answered, or the socket is
+ * gone: a kept ack outlives its socket), HB_EINVAL, HB_ETOOBIG or
+ * HB_ENOMEM. */
 HB_EXPORT int hb_ack_send(hb_ack *ack, const char *args_json, const hb_bin *bins, size_t nbins);
-/* Keeps ack beyond the handler call; the caller must then call
- * hb_ack_send() or hb_ack_drop() exactly once. Returns ack. */
+/* Keeps ack beyond the handler call: use the returned pointer (the one
+ * passed in is spent), and call hb_ack_send() or hb_ack_drop() on it
+ * exactly once, even after the socket disconnected. NULL on out of memory
+ * (then ack is still usable during the call). */
 HB_EXPORT hb_ack *hb_ack_keep(hb_ack *ack);
+/* Gives up on answering; frees a kept ack. The client gets nothing. */
 HB_EXPORT void hb_ack_drop(hb_ack *ack);
 
+/* Joins room. Returns 0, UV_ECANCELED (not connected) or HB_ENOMEM. */
 HB_EXPORT int hb_socket_join(hb_socket *s, const char *room);
+/* Leaves room. Returns 0 or UV_ECANCELED (not connected). */
 HB_EXPORT int hb_socket_leave(hb_socket *s, const char *room);
 HB_EXPORT int hb_socket_in_room(const hb_socket *s, const char *room);
-/* The socket's rooms as a JSON array text, its own id first; free() it. */
+/* The socket's rooms as a JSON array text, in join order (its own id
+ * first); free() it. NULL on ENOMEM. */
 HB_EXPORT char *hb_socket_rooms_json(const hb_socket *s);
 /* Disconnects the socket from its namespace (reason "server namespace
- * disconnect"); with close_transport, closes the whole connection. */
+ * disconnect"); with close_transport, closes the whole connection (every
+ * socket of the client, same reason). No effect unless connected. */
 HB_EXPORT void hb_socket_disconnect(hb_socket *s, int close_transport);
 
 /* ---- broadcasting ------------------------------------------------------------ */
 
 /* A broadcast is built with operators and consumed by exactly one terminal
  * call (emit, emit_with_ack, fetch, sockets_join/leave, disconnect, or
- * hb_bcast_free). Operators return their argument for chaining and never
- * fail: an out-of-memory error is reported by the terminal call. */
+ * hb_bcast_free); a failed terminal call consumes it too. Operators return
+ * their argument for chaining and never fail: an out-of-memory error is
+ * reported by the terminal call. Only connected sockets are selected. On a
+ * dynamic parent, a broadcast reaches the sockets of all its children. */
 HB_EXPORT hb_bcast *hb_nsp_bcast(hb_nsp *nsp);        /* every socket of nsp */
-HB_EXPORT hb_bcast *hb_to(hb_nsp *nsp, const char *room); /* io.of(n).to(room) */
-HB_EXPORT hb_bcast *hb_socket_bcast(hb_socket *s);    /* socket.broadcast: all but s */
+/* hb_to(nsp, room) = hb_bcast_to(hb_nsp_bcast(nsp), room) = io.of(n).to(room) */
+HB_EXPORT hb_bcast *hb_to(hb_nsp *nsp, const char *room);
+/* socket.broadcast: every socket but s (except s's own room); add
+ * hb_bcast_to() for socket.to(room). */
+HB_EXPORT hb_bcast *hb_socket_bcast(hb_socket *s);
 HB_EXPORT hb_bcast *hb_bcast_to(hb_bcast *b, const char *room); /* to / in: union of rooms */
 HB_EXPORT hb_bcast *hb_bcast_except(hb_bcast *b, const char *room);
-HB_EXPORT hb_bcast *hb_bcast_volatile(hb_bcast *b);   /* may be dropped under backpressure */
-HB_EXPORT hb_bcast *hb_bcast_local(hb_bcast *b);      /* this node only (cluster) */
-HB_EXPORT hb_bcast *hb_bcast_timeout(hb_bcast *b, unsigned ms); /* for emit_with_ack */
+/* Skips sockets whose connection cannot take a write right now
+ * (backpressure, or a polling client with no poll pending); not stored for
+ * recovery. */
+HB_EXPORT hb_bcast *hb_bcast_volatile(hb_bcast *b);
+/* This node only; a no-op, since Hubbub has no cluster adapter. */
+HB_EXPORT hb_bcast *hb_bcast_local(hb_bcast *b);
+/* Timeout for hb_bcast_emit_with_ack(); 0 (the default) means no timeout. */
+HB_EXPORT hb_bcast *hb_bcast_timeout(hb_bcast *b, unsigned ms);
 HB_EXPORT void hb_bcast_free(hb_bcast *b);
 
-/* Emits to every matching socket; the packet is encoded once. */
+/* Emits to every matching socket; the packet is encoded once. Returns 0,
+ * or the errors of hb_socket_emit() but UV_ECANCELED. */
 HB_EXPORT int hb_bcast_emit(hb_bcast *b, const char *event, const char *args_json,
                             const hb_bin *bins, size_t nbins);
-/* Emits and collects one ack per recipient. cb gets err 0 when every
- * recipient answered, HB_ETIMEDOUT when the timeout passed first, and
- * responses_json: a JSON array of each answer's first argument, in the
- * order they came. */
+/* Emits and collects one ack per recipient; cb is called exactly once,
+ * unless this returns an error: err 0 once every recipient answered (a
+ * recipient that disconnects is no longer waited for), or HB_ETIMEDOUT
+ * when the timeout passed first. responses_json is a JSON array of the n
+ * answers' first arguments (null for none), in the order they came. With
+ * no recipient, cb is called at once, before this returns, with 0, "[]".
+ * Returns 0, as hb_bcast_emit(), or HB_EINVAL for cb NULL or a dynamic
+ * parent. */
 typedef void (*hb_bcast_ack_cb)(int err, const char *responses_json, size_t n, void *ud);
 HB_EXPORT int hb_bcast_emit_with_ack(hb_bcast *b, const char *event, const char *args_json,
                                      const hb_bin *bins, size_t nbins, hb_bcast_ack_cb cb,
                                      void *ud);
-/* The matching sockets, as a malloc'd array (free() it) of *n pointers. */
+/* The matching sockets, as a malloc'd array (free() it) of *n pointers,
+ * valid until those sockets disconnect. NULL (*n 0) on ENOMEM. */
 HB_EXPORT hb_socket **hb_bcast_fetch_sockets(hb_bcast *b, size_t *n);
+/* Makes the matching sockets join / leave room. */
 HB_EXPORT void hb_bcast_sockets_join(hb_bcast *b, const char *room);
 HB_EXPORT void hb_bcast_sockets_leave(hb_bcast *b, const char *room);
+/* hb_socket_disconnect() on each matching socket. */
 HB_EXPORT void hb_bcast_disconnect_sockets(hb_bcast *b, int close_transport);
 
 /* ---- argument helpers --------------------------------------------------------- */
 
 /* The i-th argument of args as JSON text (borrowed pointer into args->json,
- * *len bytes), or NULL when there are fewer arguments. */
+ * *len bytes, not NUL-terminated), or NULL when there are fewer arguments. */
 HB_EXPORT const char *hb_args_at(const hb_args *args, size_t i, size_t *len);
 /* Number of arguments. */
 HB_EXPORT size_t hb_args_count(const hb_args *args);
 /* The i-th argument as a string (unescaped, NUL-terminated) into out;
- * returns its length or -1 when it is missing, not a string, or too long. */
+ * returns its length or -1 when it is missing, not a string, or does not
+ * fit in cap bytes with its NUL. */
 HB_EXPORT int hb_args_string(const hb_args *args, size_t i, char *out, size_t cap);
 /* JSON-escapes s (with quotes) into a malloc'd string, for building
  * args_json; free() it. NULL on ENOMEM. */

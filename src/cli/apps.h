@@ -4,6 +4,7 @@
 #ifndef HB_CLI_APPS_H
 #define HB_CLI_APPS_H
 
+#include "bench.h"
 #include "demo.h"
 #include "protocol.h"
 #include "testbed.h"
@@ -11,5 +12,6 @@
 #define HB_CLI_APPS \
     {"demo", hb_app_demo_setup, "a chat at / with rooms, nicknames and typing indicators"}, \
     {"protocol", hb_app_protocol_setup, "the reference behaviour of Socket.IO's protocol tests"}, \
-    {"testbed", hb_app_testbed_setup, "every API of Socket.IO's server, for tests"},
+    {"testbed", hb_app_testbed_setup, "every API of Socket.IO's server, for tests"}, \
+    {"bench", hb_app_bench_setup, "the server side of bench/hubbub-bench: join, publish to a room, echo"},
 #endif

@@ -66,6 +66,8 @@ int main(int argc, char **argv) {
     so.recovery_ms = o.recovery_window;
     so.engineio_echo = o.engineio_echo;
     so.shutdown_timeout_ms = o.shutdown_timeout;
+    so.access_keys = o.naccess_key > 0 ? o.access_key : NULL;
+    so.allow_anonymous = o.allow_anonymous;
     srv = hb_server_new(&so);
     if (srv == NULL) {
         hb_log_error("main", "out of memory");

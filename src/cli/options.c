@@ -47,6 +47,11 @@ static const flag flags[] = {
      "without credentials)"},
     {"engineio-echo", K_STR, F(engineio_echo), 0, 0, "PATH",
      "also serve a raw Engine.IO endpoint at PATH that sends each message back (tests)"},
+    {"access-key", K_LIST, F(access_key), F(naccess_key), 2, "KEY",
+     "access key of the Azure-compatible service (repeatable: a second key for rotation; "
+     "default: a new random key, printed in the connection string at start)"},
+    {"allow-anonymous", K_BOOL, F(allow_anonymous), 0, 0, "",
+     "let clients connect to /clients/socketio/hubs/<hub>/ without an access_token"},
     {"log-level", K_STR, F(log_level), 0, 0, "LEVEL",
      "error, warn, info (default), debug or trace"},
     {"log-format", K_STR, F(log_format), 0, 0, "FORMAT", "text (default) or json lines"},
@@ -104,7 +109,8 @@ static int set(hb_cli_options *o, const flag *fl, const char *value, const char 
             *(size_t *)p = (size_t)v;
         return 0;
     case K_BOOL:
-        *(int *)p = 1;
+        *(int *)p = strcmp(value, "0") != 0 && strcmp(value, "false") != 0 &&
+                    strcmp(value, "no") != 0;
         return 0;
     }
     return -1;
@@ -172,6 +178,8 @@ int hb_cli_parse(hb_cli_options *o, int argc, char **argv) {
         }
         if (arg[len] == '=') {
             value = arg + len + 1;
+        } else if (fl->kind == K_BOOL) {
+            value = "1"; /* a switch: present means on */
         } else if (a + 1 < argc) {
             value = argv[++a];
         } else {
@@ -191,6 +199,7 @@ int hb_cli_parse(hb_cli_options *o, int argc, char **argv) {
             return -1;
     }
     o->cors[o->ncors] = NULL;
+    o->access_key[o->naccess_key] = NULL;
     if (o->nlisten == 0)
         o->listen[o->nlisten++] = "127.0.0.1:3000";
     o->listen[o->nlisten] = NULL;

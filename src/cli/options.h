@@ -24,6 +24,9 @@ typedef struct hb_cli_options {
     const char *log_level;
     const char *log_format;
     unsigned shutdown_timeout;
+    const char *access_key[3];  /* NULL-terminated; at most 2 */
+    size_t naccess_key;
+    int allow_anonymous;
 } hb_cli_options;
 
 /* Fills o from the environment, then argv. Returns 0 to run, 1 when --help

@@ -25,6 +25,8 @@ const char *hb_strerror(int code) {
     case HB_EEIO_PAYLOAD: return "malformed Engine.IO payload";
     case HB_ESIO_PACKET: return "malformed Socket.IO packet";
     case HB_ESIO_ATTACHMENTS: return "bad Socket.IO binary attachments";
+    case HB_ETUNNEL_FRAME: return "malformed Azure Web PubSub tunnel frame";
+    case HB_EJWT: return "invalid or rejected JWT";
     }
     if (code < 0 && code > -4096)
         return uv_strerror(code);

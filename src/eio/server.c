@@ -51,6 +51,7 @@ struct hb_eio_session {
     uint8_t upgrading;         /* the probe said 2probe, 5 not yet seen */
     uint8_t awaiting_pong;
     uint8_t closing;           /* closed by us; waits for a poll to drain */
+    uint8_t deferred;          /* the handler has not accepted it yet */
     uint32_t refs;             /* callbacks in progress; freed at 0 once closed */
     hb_buf **q;                /* packets waiting for a poll GET (or the upgrade) */
     uint32_t q_len, q_cap;
@@ -651,60 +652,99 @@ static void poll_post(hb_eio_session *s, hb_http_conn *hc, hb_http_request *req)
     session_unref(s);
 }
 
+/* Sends the open packet (ahead of anything on_open queued) and starts
+ * the heartbeat: right after on_open, or when a handler that deferred the
+ * open accepts the session. */
+static void open_session(hb_eio_session *s) {
+    hb_eio_server *srv = s->srv;
+    hb_buf *open = open_packet(srv, s, s->transport == HB_EIO_POLLING);
+    if (open == NULL) {
+        session_close(s, HB_CLOSE_FORCED, 1);
+        return;
+    }
+    if (s->transport == HB_EIO_POLLING) {
+        if (enqueue(s, open) == 0 && s->q_len > 1) {
+            memmove(s->q + 1, s->q, (s->q_len - 1) * sizeof(*s->q));
+            s->q[0] = open;
+        }
+        if (s->get != NULL)
+            respond_payload(s);
+    } else {
+        hb_ws_conn_send(s->ws, open);
+    }
+    hb_buf_unref(open);
+    schedule_ping(s);
+}
+
 static void start_session(hb_eio_server *srv, hb_eio_session *s, hb_http_request *req) {
     session_ref(s);
     srv->handler->on_open(srv->ud, s, req);
-    if (!s->closed)
-        schedule_ping(s);
+    if (!s->closed && !s->deferred)
+        open_session(s);
     session_unref(s);
+}
+
+void hb_eio_session_defer_open(hb_eio_session *s) {
+    s->deferred = 1;
+}
+
+void hb_eio_session_accept(hb_eio_session *s) {
+    if (s->closed || !s->deferred)
+        return;
+    s->deferred = 0;
+    open_session(s);
+}
+
+void hb_eio_session_refuse(hb_eio_session *s, int status, const char *message) {
+    if (s->closed || !s->deferred)
+        return;
+    hb_log_info("eio", "session %s refused: %s", s->sid, message);
+    if (s->get != NULL) {
+        hb_http_conn *get = s->get;
+        s->get = NULL;
+        hb_http_respond_json_error(get, status, status, message);
+    } else if (s->ws != NULL) {
+        hb_ws_conn_retarget(s->ws, &dead_ws_cb, NULL);
+        hb_ws_conn_close(s->ws, 1008, message);
+        s->ws = NULL;
+    }
+    session_close(s, HB_CLOSE_FORCED, 0);
 }
 
 static void handshake_polling(hb_eio_server *srv, hb_http_conn *hc, hb_http_request *req,
                               const char *hub) {
     hb_eio_session *s = session_new(srv, hc, hub, HB_EIO_POLLING);
-    hb_buf *open;
-    if (s == NULL || (open = open_packet(srv, s, 1)) == NULL) {
-        if (s != NULL)
-            session_close(s, HB_CLOSE_FORCED, 1);
+    if (s == NULL) {
         hb_http_respond_json_error(hc, 500, 500, "Internal error");
         return;
     }
     hb_log_debug("eio", "session %s opened (polling) from %s", s->sid, s->peer);
-    /* The open packet is the answer to the handshake GET, with whatever
-     * on_open sends (the request is only valid until the answer). */
-    enqueue(s, open);
-    hb_buf_unref(open);
+    /* The open packet is the answer to the handshake GET (the request is
+     * only valid until that answer, so on_open comes first). */
     s->get = hc;
     hb_http_hold(hc, get_gone, s);
-    session_ref(s);
     start_session(srv, s, req);
-    if (!s->closed && s->get == hc)
-        respond_payload(s);
-    session_unref(s);
 }
 
 static void handshake_websocket(hb_eio_server *srv, hb_http_conn *hc, hb_http_request *req,
                                 const char *hub) {
     hb_ws_conn *ws = hb_ws_conn_accept(hc, req, srv->opts.max_payload, &dead_ws_cb, NULL);
     hb_eio_session *s;
-    hb_buf *open;
     if (ws == NULL)
         return;
     s = session_new(srv, hc, hub, HB_EIO_WEBSOCKET);
-    if (s == NULL || (open = open_packet(srv, s, 0)) == NULL) {
-        if (s != NULL)
-            session_close(s, HB_CLOSE_FORCED, 1);
+    if (s == NULL) {
         hb_ws_conn_close(ws, 1011, "internal error");
         return;
     }
     s->ws = ws;
     hb_ws_conn_retarget(ws, &session_ws_cb, s);
     hb_log_debug("eio", "session %s opened (websocket) from %s", s->sid, s->peer);
-    hb_ws_conn_send(ws, open);
-    hb_buf_unref(open);
+    session_ref(s);
     start_session(srv, s, req);
     if (!s->closed && s->ws == ws)
         hb_ws_conn_feed_rest(ws);
+    session_unref(s);
 }
 
 static void upgrade(hb_eio_server *srv, hb_eio_session *s, hb_http_conn *hc,

@@ -70,6 +70,16 @@ int hb_eio_session_send_message(hb_eio_session *s, int binary, const void *data,
  * HB_EIO_WRITABLE_BYTES queued). 0 for a closed session. */
 #define HB_EIO_WRITABLE_BYTES 65536
 int hb_eio_session_writable(const hb_eio_session *s);
+/* Called from on_open: the open packet waits until hb_eio_session_accept()
+ * (the handshake poll is held; a WebSocket gets nothing yet), so a handler
+ * can ask someone first (an app server). */
+void hb_eio_session_defer_open(hb_eio_session *s);
+/* Sends the open packet of a deferred session and starts its heartbeat. */
+void hb_eio_session_accept(hb_eio_session *s);
+/* Refuses a deferred session: the handshake poll gets status and a JSON
+ * error body with message, a WebSocket the close code 1008 with message;
+ * then the session closes (on_close runs, reason "forced close"). */
+void hb_eio_session_refuse(hb_eio_session *s, int status, const char *message);
 /* Closes the session from the server side ("forced close"). */
 void hb_eio_session_close(hb_eio_session *s);
 

@@ -17,7 +17,9 @@
 #include "http/server.h"
 #include "hubbub/hubbub.h"
 #include "net/loop.h"
+#include "api/jwt.h"
 #include "sio/server.h"
+#include "upstream/service.h"
 
 typedef struct page {
     struct page *next;
@@ -35,9 +37,13 @@ struct hb_server {
     uv_loop_t uv;
     hb_loop loop;
     hb_http_server *http;
-    hb_eio_server *eio;       /* the main path and the hubs */
+    hb_eio_server *eio;       /* the main path, served by Socket.IO */
     hb_eio_server *echo;      /* --engineio-echo */
     hb_sio_server *sio;
+    hb_azure *azure;          /* the hubs, the tunnel and the REST API */
+    char generated_key[HB_JWT_KEY_LEN + 1];
+    const char *keys[3];
+    char endpoint[160];
     page *pages;
     uv_signal_t sigterm, sigint;
     uv_timer_t deadline;
@@ -171,11 +177,36 @@ static int copy_opts(hb_server *srv, const hb_server_opts *in) {
     if (in != NULL && in->engineio_echo != NULL &&
         (o->engineio_echo = keep(srv, in->engineio_echo)) == NULL)
         return HB_ENOMEM;
+    if (in != NULL && in->access_keys != NULL &&
+        (o->access_keys = keep_list(srv, in->access_keys)) == NULL)
+        return HB_ENOMEM;
     if (o->max_payload == 0)
         o->max_payload = 1000000;
     if (o->shutdown_timeout_ms == 0)
         o->shutdown_timeout_ms = 5000;
     return 0;
+}
+
+/* The Azure-compatible service, with the configured keys or a new one.
+ * The endpoint (for token audiences) is the first listen address. */
+static int set_up_azure(hb_server *srv, const hb_eio_opts *eopts) {
+    hb_azure_opts ao = {0};
+    size_t n = 0;
+    for (size_t i = 0; srv->opts.access_keys && srv->opts.access_keys[i] && n < 2; i++)
+        srv->keys[n++] = srv->opts.access_keys[i];
+    if (n == 0) {
+        if (hb_jwt_new_key(srv->generated_key) != 0)
+            return HB_EINVAL;
+        srv->keys[n++] = srv->generated_key;
+    }
+    srv->keys[n] = NULL;
+    snprintf(srv->endpoint, sizeof(srv->endpoint), "http://%s", srv->opts.listen[0]);
+    ao.keys = srv->keys;
+    ao.allow_anonymous = srv->opts.allow_anonymous;
+    ao.endpoint = srv->endpoint;
+    ao.eio = *eopts;
+    srv->azure = hb_azure_new(&srv->loop, srv->http, &ao);
+    return srv->azure ? 0 : HB_ENOMEM;
 }
 
 hb_server *hb_server_new(const hb_server_opts *opts) {
@@ -201,8 +232,7 @@ hb_server *hb_server_new(const hb_server_opts *opts) {
     srv->eio = hb_eio_server_new(&srv->loop, srv->http, &eopts, &hb_sio_eio_handler, srv->sio);
     if (srv->http == NULL || srv->sio == NULL || srv->eio == NULL)
         goto fail_loop;
-    if (hb_eio_server_mount(srv->eio, srv->opts.path, 0) != 0 ||
-        hb_eio_server_mount(srv->eio, "/clients/socketio/hubs/", 1) != 0 ||
+    if (set_up_azure(srv, &eopts) != 0 || hb_eio_server_mount(srv->eio, srv->opts.path, 0) != 0 ||
         hb_http_server_route(srv->http, "/api/health", route_health, srv) != 0 ||
         hb_http_server_route(srv->http, "/metrics", route_metrics, srv) != 0)
         goto fail_loop;
@@ -256,11 +286,13 @@ static void stop(hb_server *srv, const char *why) {
     srv->stopping = 1;
     hb_log_info("main", "%s: stopping (closing %zu sessions)", why,
                 (srv->echo ? hb_eio_server_session_count(srv->echo) : 0) +
-                    hb_eio_server_session_count(srv->eio));
+                    hb_eio_server_session_count(srv->eio) +
+                    hb_azure_session_count(srv->azure));
     hb_http_server_stop_listening(srv->http);
     if (srv->echo)
         hb_eio_server_close_all(srv->echo, HB_CLOSE_SHUTDOWN);
     hb_eio_server_close_all(srv->eio, HB_CLOSE_SHUTDOWN);
+    hb_azure_close_all(srv->azure);
     hb_http_server_close_idle(srv->http);
     uv_close((uv_handle_t *)&srv->sigterm, NULL);
     uv_close((uv_handle_t *)&srv->sigint, NULL);
@@ -323,9 +355,14 @@ static int listen_all(hb_server *srv) {
                     hb_http_server_listener_name(srv->http,
                                                  hb_http_server_listener_count(srv->http) - 1));
     }
-    hb_log_info("main", "Socket.IO at %s and /clients/socketio/hubs/<hub>/%s%s", srv->opts.path,
-                srv->opts.engineio_echo ? ", Engine.IO echo at " : "",
+    hb_log_info("main", "Socket.IO at %s%s%s; Azure-compatible hubs at "
+                "/clients/socketio/hubs/<hub>/ (app servers: /server/tunnel)",
+                srv->opts.path, srv->opts.engineio_echo ? ", Engine.IO echo at " : "",
                 srv->opts.engineio_echo ? srv->opts.engineio_echo : "");
+    hb_log_info("main", "connection string for app servers: Endpoint=%s;AccessKey=%s;Version=1.0;%s",
+                srv->endpoint, srv->keys[0],
+                srv->keys[0] == srv->generated_key ? " (a new key: set --access-key to keep one)"
+                                                   : "");
     return 0;
 }
 
@@ -367,6 +404,8 @@ void hb_server_free(hb_server *srv) {
         hb_eio_server_close_all(srv->eio, HB_CLOSE_SHUTDOWN);
     if (srv->echo)
         hb_eio_server_close_all(srv->echo, HB_CLOSE_SHUTDOWN);
+    if (srv->azure)
+        hb_azure_close_all(srv->azure);
     if (srv->http)
         hb_http_server_close_all(srv->http);
     hb_loop_close(&srv->loop);
@@ -376,6 +415,7 @@ void hb_server_free(hb_server *srv) {
     hb_eio_server_free(srv->echo);
     hb_eio_server_free(srv->eio);
     hb_sio_server_free(srv->sio);
+    hb_azure_free(srv->azure);
     hb_http_server_free(srv->http);
     hb_loop_free(&srv->loop);
     if (uv_loop_close(&srv->uv) != 0)

@@ -1,0 +1,660 @@
+/* The REST data plane. A request is matched against a small route table
+ * by method and path segments, then applied to the hub: a send decodes its
+ * Engine.IO payload once into shared messages and hands the same buffers
+ * to every selected connection; a filter narrows the selection, scanning
+ * only the groups it names when it can. */
+#include "api/rest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "api/filter.h"
+#include "api/jwt.h"
+#include "core/base64.h"
+#include "core/log.h"
+#include "eio/packet.h"
+#include "eio/payload.h"
+#include "eio/server.h"
+#include "http/query.h"
+#include "hubbub/error.h"
+
+#define MAX_SEGMENTS 8
+#define MAX_MSGS 256
+
+/* --- replies ------------------------------------------------------------------ */
+
+static void reply_error(hb_rest_reply *r, int status, const char *message) {
+    json_t *o = json_pack("{s:i,s:s}", "code", status, "message", message);
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    r->send(r, status, "application/json", text ? text : "{}", text ? strlen(text) : 2, 0);
+    free(text);
+    json_decref(o);
+}
+
+static void reply_empty(hb_rest_reply *r, int status) {
+    r->send(r, status, NULL, NULL, 0, 0);
+}
+
+/* --- Engine.IO payloads to messages ------------------------------------------------ */
+
+/* What an app's payload asks of a connection: messages to queue, a ping
+ * to answer, a close. The texts of the messages are kept too, to follow
+ * Socket.IO namespace CONNECT/DISCONNECT for the namespace groups. */
+typedef struct actions {
+    hb_buf *msgs[MAX_MSGS];
+    size_t n;
+    int ping, close, overflow;
+} actions;
+
+static int on_payload_packet(void *ud, const hb_eio_packet *p) {
+    actions *a = ud;
+    hb_buf *b;
+    if (p->type == HB_EIO_PING) {
+        a->ping = 1;
+        return 0;
+    }
+    if (p->type == HB_EIO_CLOSE) {
+        a->close = 1;
+        return 0;
+    }
+    if (p->type != HB_EIO_MESSAGE)
+        return 0; /* pong, noop: nothing to relay */
+    if (a->n == MAX_MSGS) {
+        a->overflow = 1;
+        return 1;
+    }
+    b = hb_eio_message_new(p->binary, p->data, p->len);
+    if (b == NULL) {
+        a->overflow = 1;
+        return 1;
+    }
+    if (p->binary)
+        b->flags |= HB_BUF_BINARY;
+    a->msgs[a->n++] = b;
+    return 0;
+}
+
+static void actions_release(actions *a) {
+    for (size_t i = 0; i < a->n; i++)
+        hb_buf_unref(a->msgs[i]);
+    a->n = 0;
+}
+
+/* Turns a send's body into actions by its content type: text/plain is an
+ * Engine.IO payload (what the Socket.IO extension sends); octet-stream is
+ * one binary message and JSON one text message (plain Web PubSub
+ * clients). Returns 0 or a message for a 400. */
+static const char *body_actions(const char *ctype, uint8_t *body, size_t len, actions *a) {
+    memset(a, 0, sizeof(*a));
+    if (ctype != NULL && strncmp(ctype, "application/octet-stream", 24) == 0) {
+        hb_eio_packet p = {HB_EIO_MESSAGE, 1, body, len};
+        on_payload_packet(a, &p);
+    } else if (ctype != NULL && strncmp(ctype, "application/json", 16) == 0) {
+        hb_eio_packet p = {HB_EIO_MESSAGE, 0, body, len};
+        on_payload_packet(a, &p);
+    } else if (len == 0 || hb_eio_payload_decode(body, len, on_payload_packet, a) < 0) {
+        actions_release(a);
+        return "the body is not an Engine.IO payload";
+    }
+    if (a->overflow) {
+        actions_release(a);
+        return "too many packets in one payload (at most 256), or out of memory";
+    }
+    return NULL;
+}
+
+/* The namespace of a Socket.IO packet text ("0/chat,{...}" → "/chat"). */
+static size_t packet_nsp(const uint8_t *t, size_t len, const char **nsp) {
+    size_t i = 1;
+    if (len > 1 && t[1] == '/') {
+        while (i < len && t[i] != ',')
+            i++;
+        *nsp = (const char *)t + 1;
+        return i - 1;
+    }
+    *nsp = "/";
+    return 1;
+}
+
+/* The group of namespace nsp: "0~" base64url(nsp) "~". */
+static size_t nsp_group(char *out, const char *nsp, size_t len) {
+    size_t n = 2;
+    memcpy(out, "0~", 2);
+    n += hb_base64url_encode(out + n, (const uint8_t *)nsp, len);
+    out[n++] = '~';
+    out[n] = '\0';
+    return n;
+}
+
+/* Applies actions to one connection. With track, the Socket.IO CONNECT
+ * answers and DISCONNECTs it carries move the connection in and out of its
+ * namespace groups (only an app's direct sends answer CONNECTs). */
+static void apply(hb_hub *hub, hb_hub_conn *c, const actions *a, int track) {
+    if (a->n > 0)
+        c->ops->send(c, a->msgs, a->n);
+    for (size_t i = 0; track && i < a->n; i++) {
+        hb_slice t = hb_buf_payload(a->msgs[i]);
+        const char *nsp;
+        char group[512];
+        size_t nlen, glen;
+        if ((a->msgs[i]->flags & HB_BUF_BINARY) || t.len < 3 || t.base[0] != '4' ||
+            (t.base[1] != '0' && t.base[1] != '1'))
+            continue;
+        nlen = packet_nsp(t.base + 1, t.len - 1, &nsp);
+        if (nlen > 300)
+            continue;
+        glen = nsp_group(group, nsp, nlen);
+        if (t.base[1] == '0')
+            hb_groups_join(hb_hub_groups(hub), &c->member, group, glen);
+        else
+            hb_groups_leave(hb_hub_groups(hub), &c->member, group, glen);
+    }
+    if (a->ping)
+        c->ops->ping(c);
+    if (a->close)
+        c->ops->close(c, "closed by the app server");
+}
+
+/* --- selections -------------------------------------------------------------------- */
+
+typedef struct subject_ud {
+    hb_hub_conn *c;
+} subject_ud;
+
+static int in_group(void *ud, const char *group, size_t len) {
+    return hb_groups_has(&((subject_ud *)ud)->c->member, group, len);
+}
+
+static int matches(const hb_filter *f, hb_hub_conn *c) {
+    subject_ud ud = {c};
+    hb_filter_subject s = {c->id, c->user_id, in_group, &ud};
+    return f == NULL || hb_filter_match(f, &s);
+}
+
+/* The connections of hub in group (every one when group is NULL) that
+ * pass filter f, into v. */
+static int select_conns(hb_hub *hub, const char *group, const hb_filter *f, hb_group_vec *v) {
+    hb_groups_filter gf = {0};
+    hb_slice one, *cand = NULL;
+    const hb_slice *cg;
+    size_t ncg, kept = 0;
+    int err;
+    if (group != NULL) {
+        one.base = (const uint8_t *)group;
+        one.len = strlen(group);
+        gf.to = &one;
+        gf.nto = 1;
+    } else if (f != NULL && hb_filter_candidate_groups(f, &cg, &ncg) && ncg > 0) {
+        gf.to = cg;
+        gf.nto = ncg;
+    }
+    (void)cand;
+    if ((err = hb_groups_select(hb_hub_groups(hub), &gf, v)) != 0)
+        return err;
+    for (size_t i = 0; i < v->n; i++)
+        if (matches(f, hb_hub_conn_of(v->items[i])))
+            v->items[kept++] = v->items[i];
+    v->n = kept;
+    return 0;
+}
+
+/* --- the routes ---------------------------------------------------------------------- */
+
+typedef struct req {
+    const hb_rest_ctx *ctx;
+    const char *method;
+    char *seg[MAX_SEGMENTS]; /* decoded path segments after /api/hubs/{hub} */
+    size_t nseg;
+    hb_hub *hub;
+    const char *query;
+    const char *ctype;
+    uint8_t *body;
+    size_t len;
+    hb_rest_reply *reply;
+    hb_filter *filter;
+} req;
+
+static int is(const req *r, size_t i, const char *s) {
+    return i < r->nseg && strcmp(r->seg[i], s) == 0;
+}
+
+static int query_value(const req *r, const char *key, char *out, size_t cap) {
+    return hb_http_query_get(r->query, strlen(r->query), key, out, cap);
+}
+
+static void send_to(req *r, const char *group, int track_single) {
+    actions a;
+    hb_group_vec v = {0};
+    const char *why = body_actions(r->ctype, r->body, r->len, &a);
+    if (why != NULL) {
+        reply_error(r->reply, 400, why);
+        return;
+    }
+    if (select_conns(r->hub, group, r->filter, &v) != 0) {
+        actions_release(&a);
+        hb_group_vec_free(&v);
+        reply_error(r->reply, 500, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < v.n; i++)
+        apply(r->hub, hb_hub_conn_of(v.items[i]), &a, track_single);
+    hb_group_vec_free(&v);
+    actions_release(&a);
+    reply_empty(r->reply, 202);
+}
+
+static void send_to_conn(req *r, const char *id) {
+    actions a;
+    hb_hub_conn *c = hb_hub_find(r->hub, id);
+    const char *why = body_actions(r->ctype, r->body, r->len, &a);
+    if (why != NULL) {
+        reply_error(r->reply, 400, why);
+        return;
+    }
+    /* Azure answers 202 for a connection that is gone too: the send is
+     * fire-and-forget. */
+    if (c != NULL)
+        apply(r->hub, c, &a, 1);
+    actions_release(&a);
+    reply_empty(r->reply, 202);
+}
+
+static void send_to_user(req *r, const char *user) {
+    actions a;
+    hb_group_vec v = {0};
+    const char *why = body_actions(r->ctype, r->body, r->len, &a);
+    if (why != NULL) {
+        reply_error(r->reply, 400, why);
+        return;
+    }
+    select_conns(r->hub, NULL, r->filter, &v);
+    for (size_t i = 0; i < v.n; i++) {
+        hb_hub_conn *c = hb_hub_conn_of(v.items[i]);
+        if (c->user_id != NULL && strcmp(c->user_id, user) == 0)
+            apply(r->hub, c, &a, 0);
+    }
+    hb_group_vec_free(&v);
+    actions_release(&a);
+    reply_empty(r->reply, 202);
+}
+
+/* :addToGroups / :removeFromGroups with {"groups":[...],"filter":"..."}. */
+static void groups_op(req *r, int add) {
+    json_t *root = json_loadb((const char *)r->body, r->len, 0, NULL);
+    json_t *groups = json_object_get(root, "groups"), *filter = json_object_get(root, "filter");
+    hb_filter *f = NULL;
+    hb_group_vec v = {0};
+    char err[256];
+    size_t i;
+    json_t *g;
+    if (!json_is_array(groups) || (filter != NULL && !json_is_string(filter) && !json_is_null(filter))) {
+        json_decref(root);
+        reply_error(r->reply, 400, "expected {\"groups\":[...],\"filter\":\"...\"}");
+        return;
+    }
+    if (json_is_string(filter) &&
+        hb_filter_parse(json_string_value(filter), json_string_length(filter), &f, err,
+                        sizeof(err)) != 0) {
+        json_decref(root);
+        reply_error(r->reply, 400, err);
+        return;
+    }
+    json_array_foreach(groups, i, g) {
+        if (!json_is_string(g) || json_string_length(g) == 0 || json_string_length(g) > 1024) {
+            hb_filter_free(f);
+            json_decref(root);
+            reply_error(r->reply, 400, "group names must be non-empty strings");
+            return;
+        }
+    }
+    select_conns(r->hub, NULL, f, &v);
+    for (size_t k = 0; k < v.n; k++)
+        json_array_foreach(groups, i, g) {
+            if (add)
+                hb_groups_join(hb_hub_groups(r->hub), v.items[k], json_string_value(g),
+                               json_string_length(g));
+            else
+                hb_groups_leave(hb_hub_groups(r->hub), v.items[k], json_string_value(g),
+                                json_string_length(g));
+        }
+    hb_group_vec_free(&v);
+    hb_filter_free(f);
+    json_decref(root);
+    reply_empty(r->reply, 200);
+}
+
+static void close_conns(req *r, const char *group, const char *user) {
+    hb_group_vec v = {0};
+    char reason[256];
+    if (query_value(r, "reason", reason, sizeof(reason)) < 0)
+        snprintf(reason, sizeof(reason), "closed by the app server");
+    select_conns(r->hub, group, NULL, &v);
+    /* Collected first: closing changes the membership being walked. */
+    for (size_t i = 0; i < v.n; i++) {
+        hb_hub_conn *c = hb_hub_conn_of(v.items[i]);
+        if (user == NULL || (c->user_id != NULL && strcmp(c->user_id, user) == 0))
+            c->ops->close(c, reason);
+    }
+    hb_group_vec_free(&v);
+    reply_empty(r->reply, 204);
+}
+
+static void exists(req *r, int found) {
+    reply_empty(r->reply, found ? 200 : 404);
+}
+
+static int user_exists(hb_hub *hub, const char *user) {
+    hb_group_vec v = {0};
+    int found = 0;
+    select_conns(hub, NULL, NULL, &v);
+    for (size_t i = 0; i < v.n && !found; i++) {
+        hb_hub_conn *c = hb_hub_conn_of(v.items[i]);
+        found = c->user_id != NULL && strcmp(c->user_id, user) == 0;
+    }
+    hb_group_vec_free(&v);
+    return found;
+}
+
+/* :generateToken?userId=&role=&group=&minutesToExpire= → {"token":"..."} */
+static void generate_token(req *r) {
+    char user[256], minutes[32], value[256];
+    json_t *claims = json_object(), *roles = json_array(), *groups = json_array();
+    const char *q = r->query;
+    long mins = 60;
+    int64_t now = (int64_t)time(NULL);
+    char aud[1024];
+    char *payload, *token;
+    if (query_value(r, "minutesToExpire", minutes, sizeof(minutes)) > 0)
+        mins = strtol(minutes, NULL, 10) > 0 ? strtol(minutes, NULL, 10) : 60;
+    /* Repeated keys: walk the query for every role= and group=. */
+    while (q != NULL && *q != '\0') {
+        const char *amp = strchr(q, '&');
+        size_t n = amp ? (size_t)(amp - q) : strlen(q);
+        if (n > 5 && strncmp(q, "role=", 5) == 0 && n - 5 < sizeof(value)) {
+            memcpy(value, q + 5, n - 5);
+            value[n - 5] = '\0';
+            int l = hb_http_pct_decode(value, strlen(value), 1);
+            if (l >= 0) {
+                value[l] = '\0';
+                json_array_append_new(roles, json_string(value));
+            }
+        } else if (n > 6 && strncmp(q, "group=", 6) == 0 && n - 6 < sizeof(value)) {
+            memcpy(value, q + 6, n - 6);
+            value[n - 6] = '\0';
+            int l = hb_http_pct_decode(value, strlen(value), 1);
+            if (l >= 0) {
+                value[l] = '\0';
+                json_array_append_new(groups, json_string(value));
+            }
+        }
+        q = amp ? amp + 1 : NULL;
+    }
+    snprintf(aud, sizeof(aud), "%s/clients/socketio/hubs/%s", r->ctx->endpoint,
+             hb_hub_name(r->hub));
+    json_object_set_new(claims, "iat", json_integer(now));
+    json_object_set_new(claims, "exp", json_integer(now + mins * 60));
+    json_object_set_new(claims, "aud", json_string(aud));
+    if (query_value(r, "userId", user, sizeof(user)) > 0)
+        json_object_set_new(claims, "sub", json_string(user));
+    if (json_array_size(roles) > 0)
+        json_object_set(claims, "role", roles);
+    if (json_array_size(groups) > 0)
+        json_object_set(claims, "webpubsub.group", groups);
+    payload = json_dumps(claims, JSON_COMPACT);
+    token = payload ? hb_jwt_sign(r->ctx->keys[0], payload) : NULL;
+    free(payload);
+    json_decref(claims);
+    json_decref(roles);
+    json_decref(groups);
+    if (token == NULL) {
+        reply_error(r->reply, 500, "cannot sign the token");
+        return;
+    }
+    {
+        json_t *o = json_pack("{s:s}", "token", token);
+        char *text = json_dumps(o, JSON_COMPACT);
+        r->reply->send(r->reply, 200, "application/json", text, strlen(text), 0);
+        free(text);
+        json_decref(o);
+    }
+    free(token);
+}
+
+/* --- :invoke ------------------------------------------------------------------------- */
+
+struct hb_hub_invoke {
+    hb_rest_reply *reply;
+    hb_timer timer;
+    size_t expected, answered;
+    int done;
+};
+
+static void invoke_end(hb_hub_invoke *inv) {
+    if (inv->done)
+        return;
+    inv->done = 1;
+    hb_timer_stop(&inv->timer);
+    inv->reply->send(inv->reply, 200, NULL, NULL, 0, 0);
+}
+
+static void invoke_unref(hb_hub_invoke *inv) {
+    /* Freed when every client answered or went, whichever the deadline
+     * saw first; the stream itself ended earlier if the deadline came. */
+    if (inv->answered >= inv->expected) {
+        invoke_end(inv);
+        free(inv);
+    }
+}
+
+void hb_hub_invoke_answer(hb_hub_invoke *inv, const char *payload, size_t len) {
+    if (!inv->done) {
+        json_t *o = json_object();
+        char *line;
+        json_object_set_new(o, "Payload", json_stringn(payload, len));
+        line = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        if (line != NULL) {
+            size_t n = strlen(line);
+            char *l2 = realloc(line, n + 2);
+            if (l2 != NULL) {
+                l2[n] = '\n';
+                inv->reply->send(inv->reply, 200, NULL, l2, n + 1, 1);
+                line = l2;
+            }
+            free(line);
+        }
+    }
+    inv->answered++;
+    invoke_unref(inv);
+}
+
+void hb_hub_invoke_gone(hb_hub_invoke *inv) {
+    inv->answered++;
+    invoke_unref(inv);
+}
+
+static void on_invoke_deadline(hb_timer *t) {
+    hb_hub_invoke *inv = (hb_hub_invoke *)((char *)t - offsetof(hb_hub_invoke, timer));
+    invoke_end(inv);
+}
+
+static int on_invoke_packet(void *ud, const hb_eio_packet *p) {
+    actions *a = ud;
+    return on_payload_packet(a, p);
+}
+
+static void invoke(req *r) {
+    actions a = {0};
+    hb_group_vec v = {0};
+    hb_hub_invoke *inv;
+    hb_slice ev;
+    if (r->len == 0 || hb_eio_payload_decode(r->body, r->len, on_invoke_packet, &a) < 0 ||
+        a.overflow || a.n == 0 || (a.msgs[0]->flags & HB_BUF_BINARY)) {
+        actions_release(&a);
+        reply_error(r->reply, 400, "the body must be an Engine.IO payload with one Socket.IO EVENT");
+        return;
+    }
+    ev = hb_buf_payload(a.msgs[0]); /* "4" + the EVENT text */
+    inv = calloc(1, sizeof(*inv));
+    if (inv == NULL || select_conns(r->hub, NULL, r->filter, &v) != 0) {
+        free(inv);
+        actions_release(&a);
+        hb_group_vec_free(&v);
+        reply_error(r->reply, 500, "out of memory");
+        return;
+    }
+    inv->reply = r->reply;
+    inv->expected = 1; /* held by this call until the loop below is done */
+    r->reply->send(r->reply, 200, "application/x-ndjson", NULL, 0, 1);
+    for (size_t i = 0; i < v.n; i++) {
+        hb_hub_conn *c = hb_hub_conn_of(v.items[i]);
+        inv->expected++;
+        if (c->ops->invoke(c, inv, (const char *)ev.base + 1, ev.len - 1, a.msgs + 1,
+                           a.n - 1) != 0)
+            inv->answered++;
+    }
+    hb_group_vec_free(&v);
+    actions_release(&a);
+    hb_loop_timer_start(r->ctx->loop, &inv->timer, r->ctx->invoke_timeout_ms, on_invoke_deadline);
+    inv->answered++;
+    invoke_unref(inv);
+}
+
+/* --- dispatch -------------------------------------------------------------------------- */
+
+static void route(req *r) {
+    const char *m = r->method;
+    int post = strcmp(m, "POST") == 0, del = strcmp(m, "DELETE") == 0,
+        put = strcmp(m, "PUT") == 0, head = strcmp(m, "HEAD") == 0 || strcmp(m, "GET") == 0;
+    size_t n = r->nseg;
+    if (n == 1 && is(r, 0, ":send"))
+        post ? send_to(r, NULL, 0) : reply_error(r->reply, 405, "use POST");
+    else if (n == 1 && is(r, 0, ":invoke"))
+        post ? invoke(r) : reply_error(r->reply, 405, "use POST");
+    else if (n == 1 && (is(r, 0, ":addToGroups") || is(r, 0, ":removeFromGroups")))
+        post ? groups_op(r, is(r, 0, ":addToGroups")) : reply_error(r->reply, 405, "use POST");
+    else if (n == 1 && is(r, 0, ":closeConnections"))
+        post ? close_conns(r, NULL, NULL) : reply_error(r->reply, 405, "use POST");
+    else if (n == 1 && is(r, 0, ":generateToken"))
+        post ? generate_token(r) : reply_error(r->reply, 405, "use POST");
+    else if (n == 3 && is(r, 0, "connections") && is(r, 2, ":send"))
+        post ? send_to_conn(r, r->seg[1]) : reply_error(r->reply, 405, "use POST");
+    else if (n == 2 && is(r, 0, "connections")) {
+        hb_hub_conn *c = hb_hub_find(r->hub, r->seg[1]);
+        if (head)
+            exists(r, c != NULL);
+        else if (del) {
+            char reason[256];
+            if (query_value(r, "reason", reason, sizeof(reason)) < 0)
+                snprintf(reason, sizeof(reason), "closed by the app server");
+            if (c != NULL)
+                c->ops->close(c, reason);
+            reply_empty(r->reply, 204);
+        } else
+            reply_error(r->reply, 405, "use HEAD or DELETE");
+    } else if (n == 3 && is(r, 0, "connections") && is(r, 2, "groups")) {
+        hb_hub_conn *c = hb_hub_find(r->hub, r->seg[1]);
+        if (!del) {
+            reply_error(r->reply, 405, "use DELETE");
+        } else {
+            /* Leaving every group but the namespace ones would change what
+             * Socket.IO sees; Azure removes them all too. */
+            while (c != NULL && c->member.links != NULL) {
+                size_t len;
+                const char *g = hb_group_link_name(c->member.links, &len);
+                hb_groups_leave(hb_hub_groups(r->hub), &c->member, g, len);
+            }
+            reply_empty(r->reply, 200);
+        }
+    } else if (n == 3 && is(r, 0, "groups") && is(r, 2, ":send"))
+        post ? send_to(r, r->seg[1], 0) : reply_error(r->reply, 405, "use POST");
+    else if (n == 3 && is(r, 0, "groups") && is(r, 2, ":closeConnections"))
+        post ? close_conns(r, r->seg[1], NULL) : reply_error(r->reply, 405, "use POST");
+    else if (n == 2 && is(r, 0, "groups"))
+        head ? exists(r, hb_groups_size(hb_hub_groups(r->hub), r->seg[1], strlen(r->seg[1])) > 0)
+             : reply_error(r->reply, 405, "use HEAD");
+    else if (n == 4 && is(r, 0, "groups") && is(r, 2, "connections")) {
+        hb_hub_conn *c = hb_hub_find(r->hub, r->seg[3]);
+        if (put) {
+            if (c == NULL) {
+                reply_error(r->reply, 404, "no such connection");
+                return;
+            }
+            hb_groups_join(hb_hub_groups(r->hub), &c->member, r->seg[1], strlen(r->seg[1]));
+            reply_empty(r->reply, 200);
+        } else if (del) {
+            if (c != NULL)
+                hb_groups_leave(hb_hub_groups(r->hub), &c->member, r->seg[1], strlen(r->seg[1]));
+            reply_empty(r->reply, 200);
+        } else {
+            reply_error(r->reply, 405, "use PUT or DELETE");
+        }
+    } else if (n == 3 && is(r, 0, "users") && is(r, 2, ":send"))
+        post ? send_to_user(r, r->seg[1]) : reply_error(r->reply, 405, "use POST");
+    else if (n == 3 && is(r, 0, "users") && is(r, 2, ":closeConnections"))
+        post ? close_conns(r, NULL, r->seg[1]) : reply_error(r->reply, 405, "use POST");
+    else if (n == 2 && is(r, 0, "users"))
+        head ? exists(r, user_exists(r->hub, r->seg[1])) : reply_error(r->reply, 405, "use HEAD");
+    else
+        reply_error(r->reply, 404, "no such API");
+}
+
+void hb_rest_dispatch(const hb_rest_ctx *ctx, const char *method, const char *path,
+                      const char *query, const char *content_type, uint8_t *body, size_t len,
+                      hb_rest_reply *reply) {
+    static const char prefix[] = "/api/hubs/";
+    req r = {0};
+    char *copy = NULL, *p, *save = NULL, *hub;
+    char filter[4096], err[256];
+    int flen;
+    r.ctx = ctx;
+    r.method = method;
+    r.query = query ? query : "";
+    r.ctype = content_type;
+    r.body = body;
+    r.len = len;
+    r.reply = reply;
+    if (strncmp(path, prefix, sizeof(prefix) - 1) != 0 ||
+        (copy = strdup(path + sizeof(prefix) - 1)) == NULL) {
+        reply_error(reply, 404, "no such API");
+        return;
+    }
+    hub = strtok_r(copy, "/", &save);
+    while ((p = strtok_r(NULL, "/", &save)) != NULL) {
+        int l = hb_http_pct_decode(p, strlen(p), 0);
+        if (r.nseg == MAX_SEGMENTS || l < 0) {
+            free(copy);
+            reply_error(reply, 404, "no such API");
+            return;
+        }
+        p[l] = '\0';
+        r.seg[r.nseg++] = p;
+    }
+    if (hub == NULL || r.nseg == 0) {
+        free(copy);
+        reply_error(reply, 404, "no such API");
+        return;
+    }
+    flen = hb_http_query_get(r.query, strlen(r.query), "filter", filter, sizeof(filter));
+    if (flen == -2) {
+        free(copy);
+        reply_error(reply, 400, "the filter is not valid (bad %-escape or over 4 KiB)");
+        return;
+    }
+    if (flen >= 0 && hb_filter_parse(filter, (size_t)flen, &r.filter, err, sizeof(err)) != 0) {
+        free(copy);
+        reply_error(reply, 400, err);
+        return;
+    }
+    r.hub = hb_hubs_get(ctx->hubs, hub, 1);
+    if (r.hub == NULL)
+        reply_error(reply, 500, "out of memory");
+    else
+        route(&r);
+    hb_filter_free(r.filter);
+    free(copy);
+}

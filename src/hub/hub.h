@@ -1,0 +1,77 @@
+/* Hubs: isolated tenants of the Azure-compatible service. A hub is created
+ * on first use by its name and holds its client connections (by id, and by
+ * user), their groups, and an opaque slot for the layer that serves it
+ * (the tunnel's app servers). No I/O. */
+#ifndef HB_HUB_HUB_H
+#define HB_HUB_HUB_H
+
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "groups/groups.h"
+
+typedef struct hb_hubs hb_hubs;
+typedef struct hb_hub hb_hub;
+
+typedef struct hb_hub_conn hb_hub_conn;
+typedef struct hb_hub_invoke hb_hub_invoke;
+
+/* What the data plane can do to a connection; the layer holding the
+ * client's transport implements it. */
+typedef struct hb_hub_conn_ops {
+    /* Queues Engine.IO messages (built by hb_eio_message_new, shared). */
+    int (*send)(hb_hub_conn *c, hb_buf *const *msgs, size_t n);
+    /* The app pinged the client: answer with a pong on its behalf. */
+    void (*ping)(hb_hub_conn *c);
+    /* Closes the client's connection. */
+    void (*close)(hb_hub_conn *c, const char *reason);
+    /* Sends the Socket.IO EVENT text (no ack id; attachments follow as
+     * binary messages) with an ack id of the connection's own, and reports
+     * the client's ack to inv with hb_hub_invoke_answer(). Returns 0, or
+     * an error when nothing was sent (the client will not answer). */
+    int (*invoke)(hb_hub_conn *c, hb_hub_invoke *inv, const char *event, size_t len,
+                  hb_buf *const *attachments, size_t n);
+} hb_hub_conn_ops;
+
+/* One client connection of a hub; embedded in its owner. id, user_id and
+ * ops are set by the owner before hb_hub_add() and must stay valid while
+ * the connection is in the hub. */
+struct hb_hub_conn {
+    hb_group_member member;   /* first: in the hub's groups */
+    struct hb_hub_conn *hnext;/* id table chain */
+    const char *id;
+    const char *user_id;      /* NULL when anonymous */
+    const hb_hub_conn_ops *ops;
+};
+
+/* An invoke waiting for the acks of its clients (api/rest.c). A client's
+ * answer is an Engine.IO payload holding its ACK packet; gone says the
+ * client closed without answering. */
+void hb_hub_invoke_answer(hb_hub_invoke *inv, const char *payload, size_t len);
+void hb_hub_invoke_gone(hb_hub_invoke *inv);
+
+hb_hubs *hb_hubs_new(void);
+/* Frees every hub, and each hub's data with free_data (may be NULL);
+ * their connections must be gone. NULL is accepted. */
+void hb_hubs_free(hb_hubs *hubs, void (*free_data)(void *data));
+/* The hub called name, created when create is set. NULL when absent or
+ * on ENOMEM. */
+hb_hub *hb_hubs_get(hb_hubs *hubs, const char *name, int create);
+
+const char *hb_hub_name(const hb_hub *hub);
+hb_groups *hb_hub_groups(hb_hub *hub);
+void *hb_hub_data(const hb_hub *hub);
+void hb_hub_set_data(hb_hub *hub, void *data);
+
+/* Adds c (its member zeroed by this call). Returns 0 or HB_ENOMEM. */
+int hb_hub_add(hb_hub *hub, hb_hub_conn *c);
+/* Removes c from the hub and all its groups. */
+void hb_hub_remove(hb_hub *hub, hb_hub_conn *c);
+hb_hub_conn *hb_hub_find(const hb_hub *hub, const char *id);
+size_t hb_hub_count(const hb_hub *hub);
+/* The hub's connection that owns member m. */
+static inline hb_hub_conn *hb_hub_conn_of(hb_group_member *m) {
+    return (hb_hub_conn *)m;
+}
+
+#endif
