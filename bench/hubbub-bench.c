@@ -1292,7 +1292,6 @@ static void collect(stats *s) {
 /* ---- scenarios ------------------------------------------------------------------ */
 
 static void warm_up(void) {
-    open_result r;
     if (opt.warmup <= 0)
         return;
     proc_send(&procs[0], "open %d 0\n", opt.warmup);
@@ -1306,7 +1305,6 @@ static void warm_up(void) {
     }
     proc_send(&procs[0], "closeall\n");
     (void)proc_line(&procs[0], 60000);
-    (void)r;
     usleep(1000000);
 }
 

@@ -177,10 +177,10 @@ static int on_packet(client *c, const char *p, size_t n) {
         if (room_end == NULL || room_end + 2 > last || room_end[1] != ',' || *last != ']')
             return 0;
         payload = room_end + 2;
-        len = 8 + (size_t)(last - payload) + 1;
+        len = 9 + (size_t)(last - payload) + 1;
         hl = frame_header(h, len);
         bytes_add(&batch, h, hl);
-        bytes_add(&batch, "42[\"msg\",", 8);
+        bytes_add(&batch, "42[\"msg\",", 9);
         bytes_add(&batch, payload, (size_t)(last - payload) + 1);
         if (idl > 0) {
             char m[32];
@@ -412,8 +412,8 @@ int main(int argc, char **argv) {
                 client_free(c);
         }
         /* Everything published in this turn: one write per member. A member
-         * that fails is freed after the loop, so the array is not reordered
-         * under it. */
+         * whose write fails is freed at once; the last member takes its slot,
+         * so the same index is visited again. */
         if (batch.len > 0) {
             for (size_t m = 0; m < nmembers;) {
                 client *c = members[m];

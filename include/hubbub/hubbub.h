@@ -83,8 +83,8 @@ HB_EXPORT hb_server *hb_server_new(const hb_server_opts *opts);
 /* Listens, then runs the loop until SIGTERM/SIGINT or hb_server_stop(),
  * and stops gracefully: it stops listening and closes every session (their
  * sockets disconnect with "server shutting down"), waiting at most
- * shutdown_timeout_ms. It sets SIGPIPE to ignored; it handles SIGTERM and
- * SIGINT until a stop begins (then a second one kills the process). Logs go to
+ * shutdown_timeout_ms; a second SIGTERM/SIGINT ends it at once. It handles
+ * those signals while running and sets SIGPIPE to ignored. Logs go to
  * stderr, among them "listening on http://HOST:PORT". Returns 0 once
  * stopped, HB_EINVAL for a bad listen address or a second run, or the UV_E*
  * code of a failed listen (e.g. UV_EADDRINUSE), logged readably. */
@@ -267,7 +267,8 @@ HB_EXPORT hb_bcast *hb_bcast_timeout(hb_bcast *b, unsigned ms);
 HB_EXPORT void hb_bcast_free(hb_bcast *b);
 
 /* Emits to every matching socket; the packet is encoded once. Returns 0,
- * or the errors of hb_socket_emit() but UV_ECANCELED. */
+ * HB_EINVAL or HB_ETOOBIG (as hb_socket_emit()) or HB_ENOMEM; a recipient
+ * whose send queue is full is skipped (its connection is closed). */
 HB_EXPORT int hb_bcast_emit(hb_bcast *b, const char *event, const char *args_json,
                             const hb_bin *bins, size_t nbins);
 /* Emits and collects one ack per recipient; cb is called exactly once,

@@ -3,7 +3,9 @@
  * A filter is one allocation sized from the text's length before parsing
  * (every node starts at a distinct token, so there are at most len nodes,
  * and unescaped strings with their NULs fit in len bytes), which keeps the
- * parser free of growth and unwinding paths. */
+ * parser free of growth and unwinding paths. A small hash table in the same
+ * block drops repeated candidates in linear time: a 64 KiB filter of ~3600
+ * distinct groups took 23 ms with pairwise compares. */
 #include "api/filter.h"
 
 #include <stdarg.h>
@@ -46,6 +48,9 @@ struct hb_filter {
     int has_groups, has_ids;
     hb_slice *cands; /* groups at [0, n_groups), ids right after */
     size_t n_groups, n_ids;
+    uint32_t *slots; /* n_slots (a power of two >= 2 * cap_nodes): indices into
+                      * the set being collected, or NONE */
+    size_t n_slots;
     char *chars;
     size_t n_chars;
 };
@@ -55,10 +60,10 @@ enum tok { T_END, T_LPAREN, T_RPAREN, T_STRING, T_WORD, T_OTHER };
 typedef struct {
     const char *s;
     size_t len;
-    size_t pos;          /* where scanning resumes after cur */
-    enum tok type;       /* cur: the lookahead token */
-    size_t tpos, tlen;   /* its start and length (a string's with quotes) */
-    int depth;           /* "(" and "not" currently open */
+    size_t pos;        /* where scanning resumes after cur */
+    enum tok type;     /* cur: the lookahead token */
+    size_t tpos, tlen; /* its start and length (a string's with quotes) */
+    int depth;         /* "(" and "not" currently open */
     hb_filter *f;
     char *err;
     size_t cap;
@@ -75,7 +80,8 @@ static const char *const PRIMARY[] = {"connectionId", "userId", "not", NULL};
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static int fail(parser *p, const char *fmt, ...) {
+static int
+fail(parser *p, const char *fmt, ...) {
     if (p->cap > 0) {
         va_list ap;
         va_start(ap, fmt);
@@ -393,16 +399,27 @@ static uint32_t cand_count(const hb_filter *f, uint32_t i, enum kind leaf) {
     return UNBOUNDED;
 }
 
+static uint32_t hash(hb_slice s) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < s.len; i++)
+        h = (h ^ s.base[i]) * 16777619u;
+    return h;
+}
+
 /* Appends the leaves cand_count() counted, skipping repeats. */
 static void cand_collect(const hb_filter *f, uint32_t i, enum kind leaf, hb_slice *out, size_t *n) {
     const node *nd = &f->nodes[i];
     uint32_t c, best = NONE, k, least = UNBOUNDED;
 
     if (nd->kind == leaf) {
-        for (size_t j = 0; j < *n; j++)
-            if (out[j].len == nd->str.len &&
-                (nd->str.len == 0 || memcmp(out[j].base, nd->str.base, nd->str.len) == 0))
+        size_t mask = f->n_slots - 1, h = hash(nd->str) & mask;
+        for (; f->slots[h] != NONE; h = (h + 1) & mask) {
+            const hb_slice *o = &out[f->slots[h]];
+            if (o->len == nd->str.len &&
+                (o->len == 0 || memcmp(o->base, nd->str.base, o->len) == 0))
                 return;
+        }
+        f->slots[h] = (uint32_t)*n;
         out[(*n)++] = nd->str;
     } else if (nd->kind == K_OR) {
         for (c = nd->first; c != NONE; c = f->nodes[c].next)
@@ -421,10 +438,12 @@ static void cand_collect(const hb_filter *f, uint32_t i, enum kind leaf, hb_slic
 static void find_candidates(hb_filter *f) {
     if (cand_count(f, f->root, K_IN_GROUPS) != UNBOUNDED) {
         f->has_groups = 1;
+        memset(f->slots, 0xff, f->n_slots * sizeof(uint32_t));
         cand_collect(f, f->root, K_IN_GROUPS, f->cands, &f->n_groups);
     }
     if (cand_count(f, f->root, K_CONN_EQ) != UNBOUNDED) {
         f->has_ids = 1;
+        memset(f->slots, 0xff, f->n_slots * sizeof(uint32_t));
         cand_collect(f, f->root, K_CONN_EQ, f->cands + f->n_groups, &f->n_ids);
     }
 }
@@ -432,7 +451,7 @@ static void find_candidates(hb_filter *f) {
 int hb_filter_parse(const char *text, size_t len, hb_filter **out, char *err, size_t cap) {
     parser p;
     hb_filter *f;
-    size_t cap_nodes, size;
+    size_t cap_nodes, n_slots, size;
     uint32_t root;
     int rc;
 
@@ -456,7 +475,10 @@ int hb_filter_parse(const char *text, size_t len, hb_filter **out, char *err, si
      * are leaves, so as many slices as nodes hold both sets. Each string
      * unescaped, plus its NUL, is shorter than its quoted token. */
     cap_nodes = len < HB_FILTER_MAX_NODES ? len : HB_FILTER_MAX_NODES;
-    size = sizeof(*f) + cap_nodes * (sizeof(node) + sizeof(hb_slice)) + len;
+    for (n_slots = 2; n_slots < 2 * cap_nodes; n_slots *= 2)
+        ;
+    size = sizeof(*f) + cap_nodes * (sizeof(node) + sizeof(hb_slice)) + n_slots * sizeof(uint32_t) +
+           len;
     f = malloc(size);
     if (f == NULL)
         return HB_ENOMEM;
@@ -464,7 +486,9 @@ int hb_filter_parse(const char *text, size_t len, hb_filter **out, char *err, si
     f->nodes = (node *)(void *)(f + 1);
     f->cap_nodes = (uint32_t)cap_nodes;
     f->cands = (hb_slice *)(void *)(f->nodes + cap_nodes);
-    f->chars = (char *)(f->cands + cap_nodes);
+    f->slots = (uint32_t *)(void *)(f->cands + cap_nodes);
+    f->n_slots = n_slots;
+    f->chars = (char *)(f->slots + n_slots);
     p.f = f;
 
     rc = parse_or(&p, &root);

@@ -225,10 +225,8 @@ static void answer_get(hb_eio_session *s, hb_buf *pkt) {
 static int enqueue(hb_eio_session *s, hb_buf *pkt) {
     /* Bound what a client that never polls can make us keep. */
     size_t limit = s->srv->opts.max_payload * 8 + (1u << 20);
-    if (s->q_bytes + pkt->len > limit) {
-        hb_metrics_g.dropped_writes++;
-        return HB_ETOOBIG;
-    }
+    if (s->q_bytes + pkt->len > limit)
+        return HB_ETOOBIG; /* counted by send_packet */
     if (s->q_len == s->q_cap) {
         uint32_t cap = s->q_cap ? s->q_cap * 2 : 4;
         hb_buf **q = realloc(s->q, cap * sizeof(*q));
@@ -257,11 +255,12 @@ static int send_packet(hb_eio_session *s, hb_buf *pkt) {
         err = hb_ws_conn_send(s->ws, pkt);
     else
         err = enqueue(s, pkt);
+    if (err == HB_ETOOBIG)
+        hb_metrics_g.dropped_writes++; /* every refused packet, once */
     if (err == HB_ETOOBIG && !s->kill.queued) {
         /* Closed at the end of the turn, not now: a sender may be walking
          * a list of sessions (a broadcast), and on_close must not run
          * under its feet. */
-        hb_metrics_g.dropped_writes++;
         hb_log_info("eio", "session %s: send queue full, closing", s->sid);
         hb_loop_defer(s->srv->loop, &s->kill, on_kill);
     }

@@ -67,11 +67,26 @@ static const hb_eio_handler echo_handler = {echo_open, echo_message, echo_close}
 
 /* --- built-in routes ----------------------------------------------------------- */
 
+/* Routes match by prefix: the built-in ones answer their exact path only. */
+static int exact(hb_http_conn *hc, const hb_http_request *req, const char *path) {
+    if (strcmp(req->path, path) != 0) {
+        hb_http_respond_json_error(hc, 404, 404, "Not found");
+        return 0;
+    }
+    if (req->method != HTTP_GET && req->method != HTTP_HEAD) {
+        hb_http_respond(hc, 405, "application/json", "Allow: GET, HEAD\r\n",
+                        "{\"code\":405,\"message\":\"Method not allowed\"}", 43);
+        return 0;
+    }
+    return 1;
+}
+
 static void route_health(void *ud, hb_http_conn *hc, hb_http_request *req) {
     hb_server *srv = ud;
     static const char ok[] = "{\"status\":\"ok\"}";
     static const char stopping[] = "{\"status\":\"stopping\"}";
-    (void)req;
+    if (!exact(hc, req, "/api/health"))
+        return;
     if (srv->stopping)
         hb_http_respond(hc, 503, "application/json", NULL, stopping, sizeof(stopping) - 1);
     else
@@ -81,7 +96,9 @@ static void route_health(void *ud, hb_http_conn *hc, hb_http_request *req) {
 static void route_metrics(void *ud, hb_http_conn *hc, hb_http_request *req) {
     size_t len;
     char *text;
-    (void)ud, (void)req;
+    (void)ud;
+    if (!exact(hc, req, "/metrics"))
+        return;
     text = hb_metrics_render(&len);
     if (text == NULL) {
         hb_http_respond_json_error(hc, 503, 503, "Out of memory");
@@ -294,8 +311,10 @@ static void stop(hb_server *srv, const char *why) {
     hb_eio_server_close_all(srv->eio, HB_CLOSE_SHUTDOWN);
     hb_azure_close_all(srv->azure);
     hb_http_server_close_idle(srv->http);
-    uv_close((uv_handle_t *)&srv->sigterm, NULL);
-    uv_close((uv_handle_t *)&srv->sigint, NULL);
+    /* The signal handles stay (a second signal means "now"), but no longer
+     * keep the loop alive. */
+    uv_unref((uv_handle_t *)&srv->sigterm);
+    uv_unref((uv_handle_t *)&srv->sigint);
     uv_timer_start(&srv->deadline, on_deadline, srv->opts.shutdown_timeout_ms, 0);
     uv_unref((uv_handle_t *)&srv->deadline);
 }

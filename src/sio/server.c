@@ -263,26 +263,30 @@ hb_nsp *hb_sio__nsp_dynamic(hb_sio_server *srv, const char *name, const char *au
     for (hb_nsp *p = srv->parents; p != NULL; p = p->next) {
         int ok = p->match ? p->match(p->match_ud, name, auth_json)
                           : regexec(p->regex, name, 0, NULL, 0) == 0;
+        hb_sio_middleware *mw = NULL;
         hb_nsp *child;
         if (!ok)
             continue;
-        child = hb_sio_server_of(srv, name);
-        if (child == NULL)
-            return NULL;
         /* As socket.io's createChild: the child starts with the parent's
-         * middlewares and connection handler. */
+         * middlewares and connection handler. They are copied before the
+         * child exists, so that a child without them (which would let
+         * anyone in) can never be registered. */
+        if (p->nmw > 0 && (mw = malloc(p->nmw * sizeof(*mw))) == NULL)
+            return NULL;
+        child = hb_sio_server_of(srv, name);
+        if (child == NULL) {
+            free(mw);
+            return NULL;
+        }
+        if (p->nmw > 0)
+            memcpy(mw, p->mw, p->nmw * sizeof(*mw));
+        child->mw = mw;
+        child->nmw = p->nmw;
         child->parent = p;
         child->sibling = p->children;
         p->children = child;
         child->on_connection = p->on_connection;
         child->connection_ud = p->connection_ud;
-        if (p->nmw > 0) {
-            child->mw = malloc(p->nmw * sizeof(*child->mw));
-            if (child->mw != NULL) {
-                memcpy(child->mw, p->mw, p->nmw * sizeof(*child->mw));
-                child->nmw = p->nmw;
-            }
-        }
         return child;
     }
     return NULL;

@@ -12,10 +12,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                                                 \
-    do {                                                                                         \
-        if (!(x))                                                                                \
-            abort();                                                                             \
+#define CHECK(x)                                                                                   \
+    do {                                                                                           \
+        if (!(x))                                                                                  \
+            abort();                                                                               \
     } while (0)
 
 /* A made-up connection: in a group when a hash of its name and the seed

@@ -239,7 +239,8 @@ static void test_precedence(void **state) {
                 a_or_b_and_not_c);
 
     assert_true(matches("connectionId eq 'x' or userId eq 'u' and 'g' in groups", "x", NULL, ""));
-    assert_false(matches("(connectionId eq 'x' or userId eq 'u') and 'g' in groups", "x", NULL, ""));
+    assert_false(
+        matches("(connectionId eq 'x' or userId eq 'u') and 'g' in groups", "x", NULL, ""));
     assert_true(matches("(connectionId eq 'x' or userId eq 'u') and 'g' in groups", "y", "u", "g"));
 }
 
@@ -325,6 +326,12 @@ static void test_candidates(void **state) {
 
     /* Others: bounded where that is sure, repeats dropped. */
     expect_groups("'a' in groups or 'b' in groups or 'a' in groups", "a,b");
+    expect_groups("'a' in groups or ('b' in groups or 'a' in groups) or 'c' in groups or "
+                  "'b' in groups or '' in groups or '' in groups",
+                  "a,b,c,");
+    expect_ids(
+        "connectionId eq 'x' or connectionId eq 'y' or connectionId eq 'x' and 'x' in groups",
+        "x,y");
     expect_groups("('a' in groups or 'b' in groups) and 'c' in groups", "c");
     expect_groups("'c' in groups and ('a' in groups or 'b' in groups)", "c");
     expect_groups("userId eq 'u' and 'g' in groups", "g");
@@ -357,7 +364,8 @@ static void test_errors(void **state) {
                "unexpected 'foo' at position 14; expected 'and', 'or' or end of filter");
     expect_err("'a' in groups 'b' in groups",
                "unexpected string 'b' at position 14; expected 'and', 'or' or end of filter");
-    expect_err("'a' in groups)", "unexpected ')' at position 13; expected 'and', 'or' or end of filter");
+    expect_err("'a' in groups)",
+               "unexpected ')' at position 13; expected 'and', 'or' or end of filter");
     expect_err("foo eq 'x'", "unexpected 'foo' at position 0; expected a string, 'connectionId', "
                              "'userId', 'not' or '('");
     expect_err("groups/any(g: g eq 'a')", "unexpected 'groups' at position 0; expected a string, "
@@ -366,12 +374,14 @@ static void test_errors(void **state) {
                        "'userId', 'not' or '('");
     expect_err("connectionId == 'x'", "unexpected '==' at position 13; expected 'eq' or 'ne'");
     expect_err("connectionId gt 'x'", "unexpected 'gt' at position 13; expected 'eq' or 'ne'");
-    expect_err("connectionId in ('a', 'b')", "unexpected 'in' at position 13; expected 'eq' or 'ne'");
+    expect_err("connectionId in ('a', 'b')",
+               "unexpected 'in' at position 13; expected 'eq' or 'ne'");
     expect_err("userId", "unexpected end of filter at position 6; expected 'eq' or 'ne'");
     expect_err("userId eq 5", "unexpected '5' at position 10; expected a string or 'null'");
     expect_err("userId eq \"u\"", "unexpected '\"' at position 10; expected a string or 'null'");
-    expect_err("userId eq NULL",
-               "unexpected 'NULL' at position 10; expected a string or 'null' (did you mean 'null'?)");
+    expect_err(
+        "userId eq NULL",
+        "unexpected 'NULL' at position 10; expected a string or 'null' (did you mean 'null'?)");
     expect_err("connectionId eq null", "unexpected 'null' at position 16; expected a string");
     expect_err("'a' eq groups", "unexpected 'eq' at position 4; expected 'in'");
     expect_err("'a'", "unexpected end of filter at position 3; expected 'in'");
@@ -382,44 +392,54 @@ static void test_errors(void **state) {
     expect_err("'a' in groups and startswith (userId, 'x')",
                "unsupported function 'startswith' at position 18; expected a string, "
                "'connectionId', 'userId', 'not' or '('");
-    expect_err("('a' in groups", "unexpected end of filter at position 14; expected 'and', 'or' or ')'");
-    expect_err("('a' in groups 'b'", "unexpected string 'b' at position 15; expected 'and', 'or' or ')'");
+    expect_err("('a' in groups",
+               "unexpected end of filter at position 14; expected 'and', 'or' or ')'");
+    expect_err("('a' in groups 'b'",
+               "unexpected string 'b' at position 15; expected 'and', 'or' or ')'");
     expect_err("()", "unexpected ')' at position 1; expected a string, 'connectionId', 'userId', "
                      "'not' or '('");
     expect_err("'a' in groups and", "unexpected end of filter at position 17; expected a string, "
                                     "'connectionId', 'userId', 'not' or '('");
-    expect_err("'a' in groups or or 'b' in groups", "unexpected 'or' at position 17; expected a "
-                                                    "string, 'connectionId', 'userId', 'not' or '('");
+    expect_err("'a' in groups or or 'b' in groups",
+               "unexpected 'or' at position 17; expected a "
+               "string, 'connectionId', 'userId', 'not' or '('");
     expect_err("not", "unexpected end of filter at position 3; expected a string, 'connectionId', "
                       "'userId', 'not' or '('");
     expect_err("and 'a' in groups", "unexpected 'and' at position 0; expected a string, "
                                     "'connectionId', 'userId', 'not' or '('");
 
     /* Case: keywords and identifiers are case-sensitive, with a hint. */
-    expect_err("'a' in groups AND 'b' in groups", "unexpected 'AND' at position 14; expected 'and', "
-                                                  "'or' or end of filter (did you mean 'and'?)");
-    expect_err("NOT ('a' in groups)", "unexpected 'NOT' at position 0; expected a string, "
-                                      "'connectionId', 'userId', 'not' or '(' (did you mean 'not'?)");
+    expect_err("'a' in groups AND 'b' in groups",
+               "unexpected 'AND' at position 14; expected 'and', "
+               "'or' or end of filter (did you mean 'and'?)");
+    expect_err("NOT ('a' in groups)",
+               "unexpected 'NOT' at position 0; expected a string, "
+               "'connectionId', 'userId', 'not' or '(' (did you mean 'not'?)");
     expect_err("ConnectionId eq 'x'", "unexpected 'ConnectionId' at position 0; expected a string, "
                                       "'connectionId', 'userId', 'not' or '(' (did you mean "
                                       "'connectionId'?)");
     expect_err("userid eq 'x'", "unexpected 'userid' at position 0; expected a string, "
                                 "'connectionId', 'userId', 'not' or '(' (did you mean 'userId'?)");
-    expect_err("userId EQ 'x'", "unexpected 'EQ' at position 7; expected 'eq' or 'ne' (did you mean 'eq'?)");
-    expect_err("'a' IN groups", "unexpected 'IN' at position 4; expected 'in' (did you mean 'in'?)");
+    expect_err("userId EQ 'x'",
+               "unexpected 'EQ' at position 7; expected 'eq' or 'ne' (did you mean 'eq'?)");
+    expect_err("'a' IN groups",
+               "unexpected 'IN' at position 4; expected 'in' (did you mean 'in'?)");
     expect_err("'a' in Groups",
                "unexpected 'Groups' at position 7; expected 'groups' (did you mean 'groups'?)");
 
     /* Bytes that are not printable ASCII are shown escaped. */
-    expect_err("'a' in groups\n", "unexpected '\\x0a' at position 13; expected 'and', 'or' or end of filter");
-    expect_err("'a' in groups\r\n", "unexpected '\\x0d\\x0a' at position 13; expected 'and', 'or' or end "
-                                    "of filter");
-    expect_err("'a' in groups \xc3\xa9", "unexpected '\\xc3\\xa9' at position 14; expected 'and', 'or' or "
-                                         "end of filter");
-    expect_error("'a' in groups\0", 14, "unexpected '\\x00' at position 13; expected 'and', 'or' or "
-                                        "end of filter");
-    expect_err("'a' in groups or 'x\x01' eq 'y'",
-               "unexpected 'eq' at position 22; expected 'in'");
+    expect_err("'a' in groups\n",
+               "unexpected '\\x0a' at position 13; expected 'and', 'or' or end of filter");
+    expect_err("'a' in groups\r\n",
+               "unexpected '\\x0d\\x0a' at position 13; expected 'and', 'or' or end "
+               "of filter");
+    expect_err("'a' in groups \xc3\xa9",
+               "unexpected '\\xc3\\xa9' at position 14; expected 'and', 'or' or "
+               "end of filter");
+    expect_error("'a' in groups\0", 14,
+                 "unexpected '\\x00' at position 13; expected 'and', 'or' or "
+                 "end of filter");
+    expect_err("'a' in groups or 'x\x01' eq 'y'", "unexpected 'eq' at position 22; expected 'in'");
     expect_err("'a\x01' eq 'y'", "unexpected 'eq' at position 5; expected 'in'");
     expect_err("'a' in groups 'ab\x7f'",
                "unexpected string 'ab\\x7f' at position 14; expected 'and', 'or' or end of filter");
@@ -465,7 +485,8 @@ static void test_error_buffer(void **state) {
     hb_filter_free(NULL);
 }
 
-static char *repeat(const char *head, const char *unit, size_t n, const char *sep, const char *tail) {
+static char *repeat(const char *head, const char *unit, size_t n, const char *sep,
+                    const char *tail) {
     size_t len = strlen(head) + n * (strlen(unit) + strlen(sep)) + strlen(tail) + 1;
     char *s = malloc(len), *p = s;
     assert_non_null(s);
@@ -564,11 +585,11 @@ static void test_limits(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_in_groups),      cmocka_unit_test(test_connection_and_user),
-        cmocka_unit_test(test_not),            cmocka_unit_test(test_precedence),
-        cmocka_unit_test(test_short_circuit),  cmocka_unit_test(test_quotes),
-        cmocka_unit_test(test_whitespace),     cmocka_unit_test(test_candidates),
-        cmocka_unit_test(test_errors),         cmocka_unit_test(test_error_buffer),
+        cmocka_unit_test(test_in_groups),     cmocka_unit_test(test_connection_and_user),
+        cmocka_unit_test(test_not),           cmocka_unit_test(test_precedence),
+        cmocka_unit_test(test_short_circuit), cmocka_unit_test(test_quotes),
+        cmocka_unit_test(test_whitespace),    cmocka_unit_test(test_candidates),
+        cmocka_unit_test(test_errors),        cmocka_unit_test(test_error_buffer),
         cmocka_unit_test(test_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
