@@ -16,6 +16,7 @@
 #include "api/jwt.h"
 #include "core/base64.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "eio/packet.h"
 #include "eio/payload.h"
 #include "eio/server.h"
@@ -611,6 +612,7 @@ void hb_rest_dispatch(const hb_rest_ctx *ctx, const char *method, const char *pa
     char *copy = NULL, *p, *save = NULL, *hub;
     char filter[4096], err[256];
     int flen;
+    hb_metrics_g.rest_requests++;
     r.ctx = ctx;
     r.method = method;
     r.query = query ? query : "";

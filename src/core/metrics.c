@@ -100,6 +100,16 @@ char *hb_metrics_render(size_t *len) {
     put(&o, "# HELP hubbub_dropped_writes_total Writes refused because a connection's queue was full.\n"
             "# TYPE hubbub_dropped_writes_total counter\nhubbub_dropped_writes_total %llu\n",
         (unsigned long long)m->dropped_writes);
+    put(&o, "# HELP hubbub_auth_failures_total Access tokens refused (app-server tunnels, clients, "
+            "REST calls).\n# TYPE hubbub_auth_failures_total counter\n"
+            "hubbub_auth_failures_total %llu\n",
+        (unsigned long long)m->auth_failures);
+    put(&o, "# HELP hubbub_tunnels_open App-server tunnels connected now.\n"
+            "# TYPE hubbub_tunnels_open gauge\nhubbub_tunnels_open %llu\n",
+        (unsigned long long)m->tunnels_open);
+    put(&o, "# HELP hubbub_rest_requests_total REST data-plane calls, over HTTP or the tunnel.\n"
+            "# TYPE hubbub_rest_requests_total counter\nhubbub_rest_requests_total %llu\n",
+        (unsigned long long)m->rest_requests);
     if (o.failed) {
         free(o.s);
         return NULL;

@@ -31,6 +31,9 @@ typedef struct hb_metrics {
     uint64_t messages_in, messages_out;
     uint64_t ws_upgrades;
     uint64_t dropped_writes;                  /* refused by a full queue */
+    uint64_t auth_failures;                   /* JWTs refused (tunnel, clients, REST) */
+    uint64_t tunnels_open;                    /* app-server tunnels connected now */
+    uint64_t rest_requests;                   /* REST calls, over HTTP or the tunnel */
 } hb_metrics;
 
 extern hb_metrics hb_metrics_g;

@@ -416,12 +416,14 @@ static void on_open(void *ud, hb_eio_session *s, const hb_http_request *req) {
                           &claims, &why) != 0) {
             hb_log_info("bridge", "refused a client of hub %s: %s", hub_name,
                         why ? why : "invalid token");
+            hb_metrics_g.auth_failures++;
             hb_eio_session_refuse(s, 401, "Unauthorized: invalid access token");
             return;
         }
         cl = &claims;
     } else if (!az->opts.allow_anonymous) {
         hb_log_info("bridge", "refused a client of hub %s: no access_token", hub_name);
+        hb_metrics_g.auth_failures++;
         hb_eio_session_refuse(s, 401, "Unauthorized: access_token is required");
         return;
     }

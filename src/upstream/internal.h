@@ -20,10 +20,13 @@ typedef struct hb_bridge_conn hb_bridge_conn;
 
 /* The answer to a request we sent an app server (a CloudEvent). status 0
  * means no answer: the tunnel closed or the deadline passed. */
+#define HB_TUNNEL_ANSWER_MS 30000
 typedef void (*hb_tunnel_answer_cb)(void *ud, int status, const uint8_t *body, size_t len);
 
 typedef struct hb_tunnel_pending {
     struct hb_tunnel_pending *next;
+    hb_tunnel *t;
+    hb_timer timer;           /* no answer by then: cb gets status 0 */
     int64_t ack_id;
     hb_tunnel_answer_cb cb;
     void *ud;

@@ -159,12 +159,14 @@ static void route_api(void *ud, hb_http_conn *hc, hb_http_request *req) {
     }
     if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0) {
         hb_log_info("api", "refused %s %s: no bearer token", method, req->path);
+        hb_metrics_g.auth_failures++;
         hb_http_respond_json_error(hc, 401, 401, "Unauthorized: a bearer token is required");
         return;
     }
     if (hb_jwt_verify(auth + 7, strlen(auth + 7), az->opts.keys, az->nkeys, (int64_t)time(NULL),
                       300, &claims, &why) != 0) {
         hb_log_info("api", "refused %s %s: %s", method, req->path, why ? why : "bad token");
+        hb_metrics_g.auth_failures++;
         hb_http_respond_json_error(hc, 401, 401, "Unauthorized: invalid token");
         return;
     }
@@ -172,6 +174,7 @@ static void route_api(void *ud, hb_http_conn *hc, hb_http_request *req) {
         hb_log_info("api", "refused %s %s: the token's audience is '%s'", method, req->path,
                     claims.aud ? claims.aud : "(none)");
         hb_jwt_claims_free(&claims);
+        hb_metrics_g.auth_failures++;
         hb_http_respond_json_error(hc, 401, 401, "Unauthorized: the token's audience does not match");
         return;
     }

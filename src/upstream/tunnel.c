@@ -12,6 +12,7 @@
 #include "api/jwt.h"
 #include "core/id.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "http/query.h"
 #include "hubbub/error.h"
 #include "upstream/frame.h"
@@ -49,6 +50,26 @@ static int send_frame(hb_tunnel *t, int type, json_t *json, const void *content,
     return err;
 }
 
+static void unlink_pending(hb_tunnel *t, hb_tunnel_pending *p) {
+    hb_tunnel_pending **pp = &t->pending;
+    while (*pp != NULL && *pp != p)
+        pp = &(*pp)->next;
+    if (*pp == p)
+        *pp = p->next;
+    hb_timer_stop(&p->timer);
+}
+
+/* An app that never answers (as Azure, 30 s) must not hold a client's
+ * connect for ever. */
+static void on_answer_deadline(hb_timer *timer) {
+    hb_tunnel_pending *p = (hb_tunnel_pending *)((char *)timer - offsetof(hb_tunnel_pending, timer));
+    hb_log_info("tunnel", "hub %s: the app server did not answer event %lld in time",
+                hb_hub_name(p->t->hub), (long long)p->ack_id);
+    unlink_pending(p->t, p);
+    p->cb(p->ud, 0, NULL, 0);
+    free(p);
+}
+
 int hb_tunnel__request(hb_tunnel *t, json_t *headers, const void *body, size_t len,
                        hb_tunnel_answer_cb cb, void *ud) {
     hb_tunnel_pending *p = calloc(1, sizeof(*p));
@@ -75,8 +96,10 @@ int hb_tunnel__request(hb_tunnel *t, json_t *headers, const void *body, size_t l
         free(p);
         return err;
     }
+    p->t = t;
     p->next = t->pending;
     t->pending = p;
+    hb_loop_timer_start(t->az->loop, &p->timer, HB_TUNNEL_ANSWER_MS, on_answer_deadline);
     return 0;
 }
 
@@ -192,7 +215,7 @@ static void on_app_response(hb_tunnel *t, json_t *j, const hb_tunnel_frame *f) {
         pp = &(*pp)->next;
     if ((p = *pp) == NULL)
         return; /* the rest of a streamed answer, or unknown */
-    *pp = p->next;
+    unlink_pending(t, p);
     p->cb(p->ud, (int)json_integer_value(json_object_get(j, "StatusCode")), f->content.base,
           f->content.len);
     free(p);
@@ -250,11 +273,12 @@ static void tunnel_gone(hb_tunnel *t) {
             r->t = NULL;
     while (t->pending != NULL) {
         hb_tunnel_pending *p = t->pending;
-        t->pending = p->next;
+        unlink_pending(t, p);
         p->cb(p->ud, 0, NULL, 0);
         free(p);
     }
     hb_bridge__tunnel_gone(t);
+    hb_metrics_g.tunnels_open--;
     hb_log_info("tunnel", "hub %s: app server tunnel %s closed", hb_hub_name(t->hub), t->id);
 }
 
@@ -300,12 +324,14 @@ void hb_tunnel__route(void *ud, hb_http_conn *hc, hb_http_request *req) {
     }
     if (hb_http_query_get(req->query, req->query_len, "access_token", token, sizeof(token)) <= 0) {
         hb_log_info("tunnel", "refused a tunnel for hub %s: no access_token", hub_name);
+        hb_metrics_g.auth_failures++;
         hb_http_respond_json_error(hc, 401, 401, "Unauthorized: access_token is required");
         return;
     }
     if (hb_jwt_verify(token, strlen(token), az->opts.keys, az->nkeys, (int64_t)time(NULL), 300,
                       &claims, &why) != 0) {
         hb_log_info("tunnel", "refused a tunnel for hub %s: %s", hub_name, why ? why : "bad token");
+        hb_metrics_g.auth_failures++;
         hb_http_respond_json_error(hc, 401, 401, "Unauthorized: invalid access token");
         return;
     }
@@ -313,6 +339,7 @@ void hb_tunnel__route(void *ud, hb_http_conn *hc, hb_http_request *req) {
         hb_log_info("tunnel", "refused a tunnel for hub %s: the token's audience is '%s'",
                     hub_name, claims.aud ? claims.aud : "(none)");
         hb_jwt_claims_free(&claims);
+        hb_metrics_g.auth_failures++;
         hb_http_respond_json_error(hc, 401, 401, "Unauthorized: the token's audience does not match");
         return;
     }
@@ -347,6 +374,7 @@ void hb_tunnel__route(void *ud, hb_http_conn *hc, hb_http_request *req) {
     send_frame(t, HB_TUNNEL_CONNECTION_CONNECTED, j, NULL, 0, 0);
     json_decref(j);
     hb_log_info("tunnel", "hub %s: app server tunnel %s connected", hub_name, t->id);
+    hb_metrics_g.tunnels_open++;
     hb_jwt_claims_free(&claims);
     hb_ws_conn_feed_rest(t->ws);
 }
