@@ -3,12 +3,14 @@
  * for bench/hubbub-bench to run its scenarios against it, and on each
  * "publish" writes one pre-built "msg" frame to every member with one write()
  * per member, keeping no other per-client state than a socket, a partial
- * input and an output backlog. The "publish" packets read in one loop turn go
- * out as one write per member (the best any server could do), so its
- * delivered messages per second are the ceiling that Hubbub's fan-out is
- * compared with.
+ * input and an output backlog. Its delivered messages per second are the
+ * ceiling that Hubbub's fan-out is compared with:
+ *  - by default, one write per frame per member, even when several
+ *    "publish" packets came in one read: the ceiling of paced broadcasts;
+ *  - with --batch, the frames of every "publish" read in one loop turn go out
+ *    as one write per member: the ceiling of fast broadcasts.
  *
- *   rawfanout --listen HOST:PORT
+ *   rawfanout --listen HOST:PORT [--batch]
  *
  * Prints "rawfanout: listening on http://HOST:PORT" on stderr once ready;
  * exits 0 on SIGTERM or SIGINT. */
@@ -47,6 +49,9 @@ typedef struct client {
 static client **members;
 static size_t nmembers, members_cap;
 static bytes batch; /* the "msg" frames of this loop turn */
+static size_t *frame_ends; /* where each frame of batch ends */
+static size_t nframes, frames_cap;
+static int batch_mode; /* --batch: one write per member per turn */
 static int ep;
 static volatile sig_atomic_t stop;
 
@@ -182,6 +187,13 @@ static int on_packet(client *c, const char *p, size_t n) {
         bytes_add(&batch, h, hl);
         bytes_add(&batch, "42[\"msg\",", 9);
         bytes_add(&batch, payload, (size_t)(last - payload) + 1);
+        if (nframes == frames_cap) {
+            frames_cap = frames_cap ? frames_cap * 2 : 64;
+            frame_ends = realloc(frame_ends, frames_cap * sizeof(*frame_ends));
+            if (frame_ends == NULL)
+                abort();
+        }
+        frame_ends[nframes++] = batch.len;
         if (idl > 0) {
             char m[32];
             int k = snprintf(m, sizeof(m), "43%s[]", id);
@@ -339,15 +351,17 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc)
             listen_at = argv[++i];
+        else if (strcmp(argv[i], "--batch") == 0)
+            batch_mode = 1;
         else if (strcmp(argv[i], "--app") == 0 && i + 1 < argc)
             i++; /* accepted like hubbub's, ignored */
         else {
-            fprintf(stderr, "usage: rawfanout --listen HOST:PORT\n");
+            fprintf(stderr, "usage: rawfanout --listen HOST:PORT [--batch]\n");
             return 2;
         }
     }
     if (listen_at == NULL) {
-        fprintf(stderr, "usage: rawfanout --listen HOST:PORT\n");
+        fprintf(stderr, "usage: rawfanout --listen HOST:PORT [--batch]\n");
         return 2;
     }
     {
@@ -411,19 +425,26 @@ int main(int argc, char **argv) {
             if ((evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && on_readable(c, buf) != 0)
                 client_free(c);
         }
-        /* Everything published in this turn: one write per member. A member
-         * whose write fails is freed at once; the last member takes its slot,
-         * so the same index is visited again. */
-        if (batch.len > 0) {
+        /* What was published in this turn, after the reads (so that no
+         * client is freed while its input is parsed): each frame to every
+         * member in turn, or with --batch all of them in one write per
+         * member. A member whose write fails is freed at once; the last
+         * member takes its slot, so the same index is visited again. */
+        for (size_t f = 0, start = 0; f < nframes; f++) {
+            size_t end = batch_mode ? batch.len : frame_ends[f];
             for (size_t m = 0; m < nmembers;) {
                 client *c = members[m];
-                if (client_write(c, batch.p, batch.len) != 0)
-                    client_free(c); /* the last member moved to m */
+                if (client_write(c, batch.p + start, end - start) != 0)
+                    client_free(c);
                 else
                     m++;
             }
-            batch.len = 0;
+            if (batch_mode)
+                break;
+            start = end;
         }
+        batch.len = 0;
+        nframes = 0;
     }
     return 0;
 }

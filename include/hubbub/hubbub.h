@@ -75,6 +75,14 @@ typedef struct hb_server_opts {
      * an access_token. */
     const char *const *access_keys;
     int allow_anonymous;
+    /* Cluster mode (docs/cluster.md): several nodes share one Redis and
+     * their broadcasts reach each other's sockets. NULL (the default): one
+     * node, no Redis. "redis://[:PASSWORD@]HOST[:PORT][/DB]". */
+    const char *redis_url;
+    const char *node_id;        /* this node's name in the registry; NULL: generated */
+    const char *advertise;      /* HOST:PORT other nodes reach this one at; NULL: the
+                                   first listen address */
+    unsigned node_ttl_s;        /* registry entry lifetime, refreshed every third; 10 */
 } hb_server_opts;
 
 /* A new server with opts copied (NULL for defaults). It does not listen yet.
@@ -113,6 +121,15 @@ HB_EXPORT hb_nsp *hb_server_of_match(hb_server *srv, hb_nsp_match_cb match, void
 /* Dynamic namespaces by POSIX extended regular expression on the name, like
  * io.of(/^\/dyn-\d+$/) (write [0-9] for \d). NULL on a bad pattern or ENOMEM. */
 HB_EXPORT hb_nsp *hb_server_of_regex(hb_server *srv, const char *pattern);
+
+/* Calls cb(ud) once, ms milliseconds from now, on the server's loop: a
+ * timer for apps (delays, retries, periodic work by re-arming). Timers
+ * still pending when the server is freed run then, at once, after every
+ * client is gone (so they can release ud; what they send goes nowhere;
+ * setting a new timer from there is refused).
+ * Returns 0 or HB_ENOMEM. */
+typedef void (*hb_timeout_cb)(void *ud);
+HB_EXPORT int hb_server_set_timeout(hb_server *srv, unsigned ms, hb_timeout_cb cb, void *ud);
 
 /* Serves body (borrowed, must outlive the server) at exactly path with
  * content_type, for GET and HEAD (405 for other methods): an app's web
@@ -247,7 +264,11 @@ HB_EXPORT void hb_socket_disconnect(hb_socket *s, int close_transport);
  * hb_bcast_free); a failed terminal call consumes it too. Operators return
  * their argument for chaining and never fail: an out-of-memory error is
  * reported by the terminal call. Only connected sockets are selected. On a
- * dynamic parent, a broadcast reaches the sockets of all its children. */
+ * dynamic parent, a broadcast reaches the sockets of all its children.
+ * In a cluster (hb_server_opts.redis_url), emit, sockets_join/leave and
+ * disconnect also act on the sockets of the other nodes (unless local);
+ * emit_with_ack and fetch_sockets act on this node's sockets only
+ * (docs/cluster.md). */
 HB_EXPORT hb_bcast *hb_nsp_bcast(hb_nsp *nsp);        /* every socket of nsp */
 /* hb_to(nsp, room) = hb_bcast_to(hb_nsp_bcast(nsp), room) = io.of(n).to(room) */
 HB_EXPORT hb_bcast *hb_to(hb_nsp *nsp, const char *room);
@@ -260,7 +281,8 @@ HB_EXPORT hb_bcast *hb_bcast_except(hb_bcast *b, const char *room);
  * (backpressure, or a polling client with no poll pending); not stored for
  * recovery. */
 HB_EXPORT hb_bcast *hb_bcast_volatile(hb_bcast *b);
-/* This node only; a no-op, since Hubbub has no cluster adapter. */
+/* This node only: in a cluster (hb_server_opts.redis_url), the broadcast
+ * or operation is not sent to the other nodes. */
 HB_EXPORT hb_bcast *hb_bcast_local(hb_bcast *b);
 /* Timeout for hb_bcast_emit_with_ack(); 0 (the default) means no timeout. */
 HB_EXPORT hb_bcast *hb_bcast_timeout(hb_bcast *b, unsigned ms);

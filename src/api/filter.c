@@ -77,11 +77,9 @@ static const char *const NUL_WORD[] = {"null", NULL};
 static const char *const PRIMARY[] = {"connectionId", "userId", "not", NULL};
 #define PRIMARY_EXPECTED "a string, 'connectionId', 'userId', 'not' or '('"
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static int
-fail(parser *p, const char *fmt, ...) {
+static int fail(parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(parser *p, const char *fmt, ...) {
     if (p->cap > 0) {
         va_list ap;
         va_start(ap, fmt);

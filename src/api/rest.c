@@ -24,7 +24,6 @@
 #include "hubbub/error.h"
 
 #define MAX_SEGMENTS 8
-#define MAX_MSGS 256
 
 /* --- replies ------------------------------------------------------------------ */
 
@@ -44,12 +43,78 @@ static void reply_empty(hb_rest_reply *r, int status) {
 
 /* What an app's payload asks of a connection: messages to queue, a ping
  * to answer, a close. The texts of the messages are kept too, to follow
- * Socket.IO namespace CONNECT/DISCONNECT for the namespace groups. */
+ * Socket.IO namespace CONNECT/DISCONNECT for the namespace groups.
+ * msgs grows as needed: an app's engine.io sends whatever piled up while
+ * its previous send was in flight in one payload (a burst of 1,000 emits
+ * is one payload of ~1,000 packets), so no fixed cap fits; the body's own
+ * size bounds it. */
 typedef struct actions {
-    hb_buf *msgs[MAX_MSGS];
-    size_t n;
+    hb_buf **msgs;
+    size_t n, cap;
     int ping, close, overflow;
+    /* DISCONNECT packets of disconnectSockets() (close false) to hand to
+     * the app as if the client had sent them, so that its socket goes
+     * too: the texts, "1" or "1/ns,". */
+    hb_buf *relay[4];
+    size_t nrelay;
 } actions;
+
+static int push_msg(actions *a, hb_buf *b) {
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 16;
+        hb_buf **m = realloc(a->msgs, cap * sizeof(*m));
+        if (m == NULL)
+            return -1;
+        a->msgs = m;
+        a->cap = cap;
+    }
+    a->msgs[a->n++] = b;
+    return 0;
+}
+
+/* The adapter's disconnectSockets(close) broadcasts a Socket.IO DISCONNECT
+ * carrying {"close":true|false}: "1{...}" or "1/ns,{...}". Socket.IO
+ * clients refuse a DISCONNECT with data ("parse error", the whole
+ * connection drops), and the extension leaves the rest to the service
+ * (its adapter does not disconnect the app's sockets itself). So the
+ * client gets the bare DISCONNECT; with close the connection closes (the
+ * app then sees it go); without, the app is told as if the client had
+ * left the namespace. Returns 1 when p was such a packet (handled). */
+static int disconnect_sockets(actions *a, const hb_eio_packet *p) {
+    const uint8_t *t = p->data;
+    size_t i = 1, n = p->len;
+    json_t *data, *close;
+    hb_buf *b;
+    if (p->binary || n < 2 || t[0] != '1')
+        return 0;
+    if (t[1] == '/') {
+        while (i < n && t[i] != ',')
+            i++;
+        if (i == n)
+            return 0;
+        i++;
+    }
+    if (i == n || t[i] != '{')
+        return 0;
+    data = json_loadb((const char *)t + i, n - i, 0, NULL);
+    close = json_object_get(data, "close");
+    if (!json_is_boolean(close)) {
+        json_decref(data);
+        return 0;
+    }
+    /* the bare DISCONNECT: "1" or "1/ns," as socket.io writes one */
+    b = hb_eio_message_new(0, t, i);
+    if (b == NULL || push_msg(a, b) != 0) {
+        hb_buf_unref(b);
+        a->overflow = 1;
+    } else if (json_is_true(close)) {
+        a->close = 1;
+    } else if (a->nrelay < sizeof(a->relay) / sizeof(a->relay[0])) {
+        a->relay[a->nrelay++] = hb_buf_ref(b);
+    }
+    json_decref(data);
+    return 1;
+}
 
 static int on_payload_packet(void *ud, const hb_eio_packet *p) {
     actions *a = ud;
@@ -64,25 +129,27 @@ static int on_payload_packet(void *ud, const hb_eio_packet *p) {
     }
     if (p->type != HB_EIO_MESSAGE)
         return 0; /* pong, noop: nothing to relay */
-    if (a->n == MAX_MSGS) {
-        a->overflow = 1;
-        return 1;
-    }
+    if (disconnect_sockets(a, p))
+        return a->overflow;
     b = hb_eio_message_new(p->binary, p->data, p->len);
-    if (b == NULL) {
+    if (b != NULL && p->binary)
+        b->flags |= HB_BUF_BINARY;
+    if (b == NULL || push_msg(a, b) != 0) {
+        hb_buf_unref(b);
         a->overflow = 1;
         return 1;
     }
-    if (p->binary)
-        b->flags |= HB_BUF_BINARY;
-    a->msgs[a->n++] = b;
     return 0;
 }
 
 static void actions_release(actions *a) {
     for (size_t i = 0; i < a->n; i++)
         hb_buf_unref(a->msgs[i]);
-    a->n = 0;
+    for (size_t i = 0; i < a->nrelay; i++)
+        hb_buf_unref(a->relay[i]);
+    free(a->msgs);
+    a->msgs = NULL;
+    a->n = a->cap = a->nrelay = 0;
 }
 
 /* Turns a send's body into actions by its content type: text/plain is an
@@ -103,7 +170,7 @@ static const char *body_actions(const char *ctype, uint8_t *body, size_t len, ac
     }
     if (a->overflow) {
         actions_release(a);
-        return "too many packets in one payload (at most 256), or out of memory";
+        return "out of memory";
     }
     return NULL;
 }
@@ -142,7 +209,8 @@ static void apply(hb_hub *hub, hb_hub_conn *c, const actions *a, int track) {
         const char *nsp;
         char group[512];
         size_t nlen, glen;
-        if ((a->msgs[i]->flags & HB_BUF_BINARY) || t.len < 3 || t.base[0] != '4' ||
+        /* "41" (a DISCONNECT of "/") is 2 bytes: shorter texts only skip */
+        if ((a->msgs[i]->flags & HB_BUF_BINARY) || t.len < 2 || t.base[0] != '4' ||
             (t.base[1] != '0' && t.base[1] != '1'))
             continue;
         nlen = packet_nsp(t.base + 1, t.len - 1, &nsp);
@@ -153,6 +221,10 @@ static void apply(hb_hub *hub, hb_hub_conn *c, const actions *a, int track) {
             hb_groups_join(hb_hub_groups(hub), &c->member, group, glen);
         else
             hb_groups_leave(hb_hub_groups(hub), &c->member, group, glen);
+    }
+    for (size_t i = 0; i < a->nrelay; i++) {
+        hb_slice t = hb_buf_payload(a->relay[i]); /* "4" + the DISCONNECT */
+        c->ops->relay(c, (const char *)t.base + 1, t.len - 1);
     }
     if (a->ping)
         c->ops->ping(c);
@@ -223,6 +295,36 @@ static int is(const req *r, size_t i, const char *s) {
     return i < r->nseg && strcmp(r->seg[i], s) == 0;
 }
 
+/* Takes out of v the connections the query names with excluded=<id>
+ * (repeatable): sendToAll's excludedConnections and the excluded of the
+ * close calls. */
+static void drop_excluded(const req *r, hb_group_vec *v) {
+    const char *q = r->query;
+    char id[128];
+    if (strstr(q, "excluded=") == NULL)
+        return;
+    while (*q != '\0') {
+        size_t n = strcspn(q, "&");
+        if (n > 9 && strncmp(q, "excluded=", 9) == 0 && n - 9 < sizeof(id)) {
+            int l;
+            memcpy(id, q + 9, n - 9);
+            id[n - 9] = '\0';
+            l = hb_http_pct_decode(id, n - 9, 1);
+            if (l > 0) {
+                size_t kept = 0;
+                id[l] = '\0';
+                for (size_t i = 0; i < v->n; i++)
+                    if (strcmp(hb_hub_conn_of(v->items[i])->id, id) != 0)
+                        v->items[kept++] = v->items[i];
+                v->n = kept;
+            }
+        }
+        q += n;
+        if (*q == '&')
+            q++;
+    }
+}
+
 static int query_value(const req *r, const char *key, char *out, size_t cap) {
     return hb_http_query_get(r->query, strlen(r->query), key, out, cap);
 }
@@ -241,6 +343,7 @@ static void send_to(req *r, const char *group, int track_single) {
         reply_error(r->reply, 500, "out of memory");
         return;
     }
+    drop_excluded(r, &v);
     for (size_t i = 0; i < v.n; i++)
         apply(r->hub, hb_hub_conn_of(v.items[i]), &a, track_single);
     hb_group_vec_free(&v);
@@ -334,6 +437,7 @@ static void close_conns(req *r, const char *group, const char *user) {
     if (query_value(r, "reason", reason, sizeof(reason)) < 0)
         snprintf(reason, sizeof(reason), "closed by the app server");
     select_conns(r->hub, group, NULL, &v);
+    drop_excluded(r, &v);
     /* Collected first: closing changes the membership being walked. */
     for (size_t i = 0; i < v.n; i++) {
         hb_hub_conn *c = hb_hub_conn_of(v.items[i]);
@@ -569,7 +673,8 @@ static void route(req *r) {
                 const char *g = hb_group_link_name(c->member.links, &len);
                 hb_groups_leave(hb_hub_groups(r->hub), &c->member, g, len);
             }
-            reply_empty(r->reply, 200);
+            /* 204 as Azure: @azure/web-pubsub accepts no other status. */
+            reply_empty(r->reply, 204);
         }
     } else if (n == 3 && is(r, 0, "groups") && is(r, 2, ":send"))
         post ? send_to(r, r->seg[1], 0) : reply_error(r->reply, 405, "use POST");
@@ -590,7 +695,9 @@ static void route(req *r) {
         } else if (del) {
             if (c != NULL)
                 hb_groups_leave(hb_hub_groups(r->hub), &c->member, r->seg[1], strlen(r->seg[1]));
-            reply_empty(r->reply, 200);
+            /* 204 as Azure: @azure/web-pubsub's removeConnection accepts no
+             * other status (the extension takes 200 or 204). */
+            reply_empty(r->reply, 204);
         } else {
             reply_error(r->reply, 405, "use PUT or DELETE");
         }
@@ -609,8 +716,9 @@ void hb_rest_dispatch(const hb_rest_ctx *ctx, const char *method, const char *pa
                       hb_rest_reply *reply) {
     static const char prefix[] = "/api/hubs/";
     req r = {0};
-    char *copy = NULL, *p, *save = NULL, *hub;
-    char filter[4096], err[256];
+    char *copy = NULL, *p, *save = NULL, *hub, *filter;
+    char err[256];
+    size_t qlen;
     int flen;
     hb_metrics_g.rest_requests++;
     r.ctx = ctx;
@@ -641,17 +749,30 @@ void hb_rest_dispatch(const hb_rest_ctx *ctx, const char *method, const char *pa
         reply_error(reply, 404, "no such API");
         return;
     }
-    flen = hb_http_query_get(r.query, strlen(r.query), "filter", filter, sizeof(filter));
-    if (flen == -2) {
+    /* Sized from the query (a decoded value is never longer): the package
+     * ORs one term per room, so io.to(rooms) with a hundred rooms already
+     * passes 4 KiB; the parser bounds what it accepts (HB_FILTER_MAX_LEN). */
+    qlen = strlen(r.query);
+    filter = malloc(qlen + 1);
+    if (filter == NULL) {
         free(copy);
-        reply_error(reply, 400, "the filter is not valid (bad %-escape or over 4 KiB)");
+        reply_error(reply, 500, "out of memory");
+        return;
+    }
+    flen = hb_http_query_get(r.query, qlen, "filter", filter, qlen + 1);
+    if (flen == -2) {
+        free(filter);
+        free(copy);
+        reply_error(reply, 400, "the filter is not valid (a bad %-escape)");
         return;
     }
     if (flen >= 0 && hb_filter_parse(filter, (size_t)flen, &r.filter, err, sizeof(err)) != 0) {
+        free(filter);
         free(copy);
         reply_error(reply, 400, err);
         return;
     }
+    free(filter);
     r.hub = hb_hubs_get(ctx->hubs, hub, 1);
     if (r.hub == NULL)
         reply_error(reply, 500, "out of memory");

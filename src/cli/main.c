@@ -68,6 +68,10 @@ int main(int argc, char **argv) {
     so.shutdown_timeout_ms = o.shutdown_timeout;
     so.access_keys = o.naccess_key > 0 ? o.access_key : NULL;
     so.allow_anonymous = o.allow_anonymous;
+    so.redis_url = o.redis;
+    so.node_id = o.node_id;
+    so.advertise = o.advertise;
+    so.node_ttl_s = o.node_ttl;
     srv = hb_server_new(&so);
     if (srv == NULL) {
         hb_log_error("main", "out of memory");

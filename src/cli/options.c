@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum kind { K_STR, K_LIST, K_MS, K_SIZE, K_BOOL };
+enum kind { K_STR, K_LIST, K_MS, K_SEC, K_SIZE, K_BOOL };
 
 typedef struct flag {
     const char *name;
@@ -52,6 +52,15 @@ static const flag flags[] = {
      "default: a new random key, printed in the connection string at start)"},
     {"allow-anonymous", K_BOOL, F(allow_anonymous), 0, 0, "",
      "let clients connect to /clients/socketio/hubs/<hub>/ without an access_token"},
+    {"redis", K_STR, F(redis), 0, 0, "URL",
+     "cluster mode: share broadcasts with the other nodes on this Redis, "
+     "redis://HOST:PORT (docs/cluster.md; default off: one node, no Redis)"},
+    {"node-id", K_STR, F(node_id), 0, 0, "ID",
+     "this node's name in the cluster registry (default: random)"},
+    {"advertise", K_STR, F(advertise), 0, 0, "HOST:PORT",
+     "address other nodes reach this one at (default: the first --listen)"},
+    {"node-ttl", K_SEC, F(node_ttl), 0, 0, "SECONDS",
+     "a node that stops refreshing leaves the registry after SECONDS (default 10)"},
     {"log-level", K_STR, F(log_level), 0, 0, "LEVEL",
      "error, warn, info (default), debug or trace"},
     {"log-format", K_STR, F(log_format), 0, 0, "FORMAT", "text (default) or json lines"},
@@ -93,17 +102,22 @@ static int set(hb_cli_options *o, const flag *fl, const char *value, const char 
         return 0;
     }
     case K_MS:
+    case K_SEC:
     case K_SIZE:
         errno = 0;
         v = strtoull(value, &end, 10);
         if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
             (fl->kind == K_MS && (v == 0 || v > 24ull * 3600 * 1000)) ||
+            (fl->kind == K_SEC && (v == 0 || v > 3600)) ||
             (fl->kind == K_SIZE && (v == 0 || v > (1ull << 31)))) {
             fprintf(stderr, "hubbub: invalid value for %s: '%s' (expected a positive %s)\n",
-                    origin, value, fl->kind == K_MS ? "number of milliseconds" : "byte count");
+                    origin, value,
+                    fl->kind == K_MS    ? "number of milliseconds"
+                    : fl->kind == K_SEC ? "number of seconds, at most 3600"
+                                        : "byte count");
             return -1;
         }
-        if (fl->kind == K_MS)
+        if (fl->kind == K_MS || fl->kind == K_SEC)
             *(unsigned *)p = (unsigned)v;
         else
             *(size_t *)p = (size_t)v;
@@ -131,7 +145,7 @@ static void defaults(hb_cli_options *o) {
 
 int hb_cli_parse(hb_cli_options *o, int argc, char **argv) {
     size_t nflags = sizeof(flags) / sizeof(flags[0]);
-    int from_env_listen = 0, from_env_cors = 0;
+    int from_env_listen = 0, from_env_cors = 0, from_env_keys = 0;
     defaults(o);
     for (size_t i = 0; i < nflags; i++) {
         char env[64] = "HUBBUB_";
@@ -148,6 +162,8 @@ int hb_cli_parse(hb_cli_options *o, int argc, char **argv) {
                 from_env_listen = 1;
             if (flags[i].off == F(cors))
                 from_env_cors = 1;
+            if (flags[i].off == F(access_key))
+                from_env_keys = 1;
         }
     }
     for (int a = 1; a < argc; a++) {
@@ -195,11 +211,21 @@ int hb_cli_parse(hb_cli_options *o, int argc, char **argv) {
             o->ncors = 0;
             from_env_cors = 0;
         }
+        if (fl->off == F(access_key) && from_env_keys) {
+            o->naccess_key = 0;
+            from_env_keys = 0;
+        }
         if (set(o, fl, value, fl->name) != 0)
             return -1;
     }
     o->cors[o->ncors] = NULL;
     o->access_key[o->naccess_key] = NULL;
+    for (size_t i = 0; i < o->naccess_key; i++)
+        if (strlen(o->access_key[i]) < 8) {
+            /* Anyone can sign with an empty or tiny secret. */
+            fprintf(stderr, "hubbub: --access-key must be at least 8 characters\n");
+            return -1;
+        }
     if (o->nlisten == 0)
         o->listen[o->nlisten++] = "127.0.0.1:3000";
     o->listen[o->nlisten] = NULL;
@@ -209,6 +235,10 @@ int hb_cli_parse(hb_cli_options *o, int argc, char **argv) {
     }
     if (o->engineio_echo != NULL && o->engineio_echo[0] != '/') {
         fprintf(stderr, "hubbub: --engineio-echo must start with '/': '%s'\n", o->engineio_echo);
+        return -1;
+    }
+    if ((o->node_id != NULL || o->advertise != NULL || o->node_ttl != 0) && o->redis == NULL) {
+        fprintf(stderr, "hubbub: --node-id, --advertise and --node-ttl need --redis\n");
         return -1;
     }
     if (strcmp(o->log_format, "text") != 0 && strcmp(o->log_format, "json") != 0) {

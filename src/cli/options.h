@@ -27,6 +27,10 @@ typedef struct hb_cli_options {
     const char *access_key[3];  /* NULL-terminated; at most 2 */
     size_t naccess_key;
     int allow_anonymous;
+    const char *redis;          /* NULL: no cluster */
+    const char *node_id;
+    const char *advertise;
+    unsigned node_ttl;          /* seconds; 0: the default */
 } hb_cli_options;
 
 /* Fills o from the environment, then argv. Returns 0 to run, 1 when --help

@@ -110,6 +110,31 @@ char *hb_metrics_render(size_t *len) {
     put(&o, "# HELP hubbub_rest_requests_total REST data-plane calls, over HTTP or the tunnel.\n"
             "# TYPE hubbub_rest_requests_total counter\nhubbub_rest_requests_total %llu\n",
         (unsigned long long)m->rest_requests);
+    if (m->cluster_on) {
+        put(&o, "# HELP hubbub_redis_connected Whether each Redis connection is up (1) or not (0).\n"
+                "# TYPE hubbub_redis_connected gauge\n"
+                "hubbub_redis_connected{connection=\"commands\"} %lld\n"
+                "hubbub_redis_connected{connection=\"subscriber\"} %lld\n",
+            (long long)m->redis_connected[0], (long long)m->redis_connected[1]);
+        put(&o, "# HELP hubbub_redis_errors_total Redis errors: failed connects, lost connections, "
+                "error replies, commands timed out.\n# TYPE hubbub_redis_errors_total counter\n"
+                "hubbub_redis_errors_total %llu\n",
+            (unsigned long long)m->redis_errors);
+        put(&o, "# HELP hubbub_redis_dropped_total Messages for other nodes dropped because Redis "
+                "was away or the outgoing buffer was full.\n"
+                "# TYPE hubbub_redis_dropped_total counter\nhubbub_redis_dropped_total %llu\n",
+            (unsigned long long)m->redis_dropped);
+        put(&o, "# HELP hubbub_cluster_published_total Broadcasts and requests sent to other nodes.\n"
+                "# TYPE hubbub_cluster_published_total counter\n"
+                "hubbub_cluster_published_total %llu\n"
+                "# HELP hubbub_cluster_received_total Broadcasts and requests received from other "
+                "nodes and emitters.\n# TYPE hubbub_cluster_received_total counter\n"
+                "hubbub_cluster_received_total %llu\n",
+            (unsigned long long)m->cluster_published, (unsigned long long)m->cluster_received);
+        put(&o, "# HELP hubbub_cluster_nodes Live nodes in the registry, this one included.\n"
+                "# TYPE hubbub_cluster_nodes gauge\nhubbub_cluster_nodes %lld\n",
+            (long long)m->cluster_nodes);
+    }
     if (o.failed) {
         free(o.s);
         return NULL;

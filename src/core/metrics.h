@@ -34,6 +34,14 @@ typedef struct hb_metrics {
     uint64_t auth_failures;                   /* JWTs refused (tunnel, clients, REST) */
     uint64_t tunnels_open;                    /* app-server tunnels connected now */
     uint64_t rest_requests;                   /* REST calls, over HTTP or the tunnel */
+    /* Cluster mode (--redis); rendered only when cluster_on. */
+    int cluster_on;
+    int64_t redis_connected[2];               /* [0] commands, [1] subscriber: 0 or 1 */
+    uint64_t redis_errors;                    /* failed connects, lost connections, error replies */
+    uint64_t redis_dropped;                   /* messages not sent: Redis away or buffer full */
+    uint64_t cluster_published;               /* broadcasts and requests sent to other nodes */
+    uint64_t cluster_received;                /* ... received from them (and emitters) */
+    int64_t cluster_nodes;                    /* live nodes in the registry, this one included */
 } hb_metrics;
 
 extern hb_metrics hb_metrics_g;

@@ -20,6 +20,7 @@
 #include "hubbub/error.h"
 #include "ws/conn.h"
 #include "ws/frame.h"
+#include "ws/handshake.h"
 
 enum {
     ERR_UNKNOWN_TRANSPORT = 0,
@@ -59,6 +60,13 @@ struct hb_eio_session {
     hb_http_conn *get;         /* the pending poll GET */
     hb_http_conn *post;        /* a POST whose body is arriving */
     hb_ws_conn *ws;            /* the WebSocket transport */
+    /* A WebSocket handshake held, unanswered, while the handler decides
+     * (deferred open): a refusal can then still be an HTTP error, which
+     * clients report at once; a close after the 101 leaves socket.io-client
+     * waiting for its connect timeout. The request lives as long as hc
+     * does not respond. */
+    hb_http_conn *upgrade;
+    hb_http_request *upgrade_req;
     hb_ws_conn *probe;         /* a WebSocket being upgraded to */
     hb_timer heartbeat;
     hb_timer upgrade_timer;
@@ -251,10 +259,10 @@ static int send_packet(hb_eio_session *s, hb_buf *pkt) {
     int err;
     if (s->closed)
         return UV_ECANCELED;
-    if (s->transport == HB_EIO_WEBSOCKET)
+    if (s->transport == HB_EIO_WEBSOCKET && s->ws != NULL)
         err = hb_ws_conn_send(s->ws, pkt);
     else
-        err = enqueue(s, pkt);
+        err = enqueue(s, pkt); /* polling, or a WebSocket not accepted yet */
     if (err == HB_ETOOBIG)
         hb_metrics_g.dropped_writes++; /* every refused packet, once */
     if (err == HB_ETOOBIG && !s->kill.queued) {
@@ -271,7 +279,7 @@ int hb_eio_session_writable(const hb_eio_session *s) {
     if (s->closed || s->kill.queued)
         return 0;
     if (s->transport == HB_EIO_WEBSOCKET)
-        return hb_ws_conn_http(s->ws)->c.queued_bytes < HB_EIO_WRITABLE_BYTES;
+        return s->ws != NULL && hb_ws_conn_http(s->ws)->c.queued_bytes < HB_EIO_WRITABLE_BYTES;
     return s->get != NULL && s->q_bytes < HB_EIO_WRITABLE_BYTES;
 }
 
@@ -329,6 +337,12 @@ static void session_close(hb_eio_session *s, int reason, int get_reply) {
         hb_http_watch(s->post, NULL, NULL);
         s->post = NULL;
     }
+    if (s->upgrade != NULL) {
+        hb_http_conn *hc = s->upgrade;
+        s->upgrade = NULL;
+        s->upgrade_req = NULL;
+        hb_http_respond_json_error(hc, 503, 503, "Session closed");
+    }
     if (s->probe != NULL) {
         hb_ws_conn_retarget(s->probe, &dead_ws_cb, NULL);
         hb_ws_conn_close(s->probe, 0, NULL);
@@ -379,7 +393,10 @@ static void on_heartbeat(hb_timer *t) {
         return;
     }
     s->awaiting_pong = 1;
-    hb_loop_timer_start(s->srv->loop, &s->heartbeat, s->srv->opts.ping_timeout_ms, on_heartbeat);
+    /* The pong deadline counts from when the ping was due, not from when
+     * this callback ran (late, on a busy loop). */
+    hb_timer_start(s->srv->loop->wheel, &s->heartbeat, t->due + s->srv->opts.ping_timeout_ms,
+                   on_heartbeat);
     send_packet(s, s->srv->pkt_ping);
 }
 
@@ -670,9 +687,41 @@ static void open_session(hb_eio_session *s) {
             respond_payload(s);
     } else {
         hb_ws_conn_send(s->ws, open);
+        /* what was sent while the handshake was held follows the open */
+        for (uint32_t i = 0; i < s->q_len; i++) {
+            hb_ws_conn_send(s->ws, s->q[i]);
+            hb_buf_unref(s->q[i]);
+        }
+        s->q_len = 0;
+        s->q_bytes = 0;
     }
     hb_buf_unref(open);
     schedule_ping(s);
+}
+
+/* Answers a held WebSocket handshake with the 101; 0, or -1 when that
+ * failed (the session is then closed). */
+static int finish_upgrade(hb_eio_session *s) {
+    hb_http_conn *hc = s->upgrade;
+    hb_ws_conn *ws;
+    ws = hb_ws_conn_accept(hc, s->upgrade_req, s->srv->opts.max_payload, &session_ws_cb, s);
+    s->upgrade = NULL;
+    s->upgrade_req = NULL;
+    if (ws == NULL) {
+        session_close(s, HB_CLOSE_TRANSPORT_ERROR, 0);
+        return -1;
+    }
+    s->ws = ws;
+    return 0;
+}
+
+static void upgrade_gone(void *ud, hb_http_conn *hc) {
+    hb_eio_session *s = ud;
+    if (s->upgrade != hc)
+        return;
+    s->upgrade = NULL;
+    s->upgrade_req = NULL;
+    session_close(s, HB_CLOSE_TRANSPORT_CLOSE, 0);
 }
 
 static void start_session(hb_eio_server *srv, hb_eio_session *s, hb_http_request *req) {
@@ -691,6 +740,16 @@ void hb_eio_session_accept(hb_eio_session *s) {
     if (s->closed || !s->deferred)
         return;
     s->deferred = 0;
+    if (s->upgrade != NULL) {
+        hb_ws_conn *ws;
+        if (finish_upgrade(s) != 0)
+            return;
+        ws = s->ws;
+        open_session(s);
+        if (!s->closed && s->ws == ws)
+            hb_ws_conn_feed_rest(ws);
+        return;
+    }
     open_session(s);
 }
 
@@ -702,6 +761,11 @@ void hb_eio_session_refuse(hb_eio_session *s, int status, const char *message) {
         hb_http_conn *get = s->get;
         s->get = NULL;
         hb_http_respond_json_error(get, status, status, message);
+    } else if (s->upgrade != NULL) {
+        hb_http_conn *hc = s->upgrade;
+        s->upgrade = NULL;
+        s->upgrade_req = NULL;
+        hb_http_respond_json_error(hc, status, status, message);
     } else if (s->ws != NULL) {
         hb_ws_conn_retarget(s->ws, &dead_ws_cb, NULL);
         hb_ws_conn_close(s->ws, 1008, message);
@@ -727,22 +791,34 @@ static void handshake_polling(hb_eio_server *srv, hb_http_conn *hc, hb_http_requ
 
 static void handshake_websocket(hb_eio_server *srv, hb_http_conn *hc, hb_http_request *req,
                                 const char *hub) {
-    hb_ws_conn *ws = hb_ws_conn_accept(hc, req, srv->opts.max_payload, &dead_ws_cb, NULL);
     hb_eio_session *s;
-    if (ws == NULL)
-        return;
-    s = session_new(srv, hc, hub, HB_EIO_WEBSOCKET);
-    if (s == NULL) {
-        hb_ws_conn_close(ws, 1011, "internal error");
+    hb_ws_conn *ws;
+    if (hb_ws_handshake_check("GET", hb_http_request_header(req, "upgrade"),
+                              hb_http_request_header(req, "connection"),
+                              hb_http_request_header(req, "sec-websocket-version"),
+                              hb_http_request_header(req, "sec-websocket-key"), NULL) != 0) {
+        hb_ws_conn_accept(hc, req, srv->opts.max_payload, &dead_ws_cb, NULL); /* answers 400 */
         return;
     }
-    s->ws = ws;
-    hb_ws_conn_retarget(ws, &session_ws_cb, s);
+    s = session_new(srv, hc, hub, HB_EIO_WEBSOCKET);
+    if (s == NULL) {
+        hb_http_respond_json_error(hc, 500, 500, "Internal error");
+        return;
+    }
     hb_log_debug("eio", "session %s opened (websocket) from %s", s->sid, s->peer);
+    /* The 101 waits for on_open (and, when it defers, for its accept), so
+     * that a refusal is an HTTP error; see the upgrade field. */
+    s->upgrade = hc;
+    s->upgrade_req = req;
+    hb_http_hold(hc, upgrade_gone, s);
     session_ref(s);
-    start_session(srv, s, req);
-    if (!s->closed && s->ws == ws)
-        hb_ws_conn_feed_rest(ws);
+    srv->handler->on_open(srv->ud, s, req);
+    if (!s->closed && !s->deferred && finish_upgrade(s) == 0) {
+        ws = s->ws;
+        open_session(s);
+        if (!s->closed && s->ws == ws)
+            hb_ws_conn_feed_rest(ws);
+    }
     session_unref(s);
 }
 
@@ -813,6 +889,17 @@ static void on_request(void *ud, hb_http_conn *hc, hb_http_request *req) {
             refuse(hc, req, ERR_UNKNOWN_SID);
             return;
         }
+        if (s->awaiting_pong && !s->closing && hb_timer_active(&s->heartbeat)) {
+            /* A request read after the pong deadline finds the session
+             * gone, even when it is read before the timer fires in this
+             * turn (as engine.io, whose timer would have run first). */
+            uv_update_time(srv->loop->uv);
+            if (hb_loop_now(srv->loop) >= s->heartbeat.due) {
+                session_close(s, HB_CLOSE_PING_TIMEOUT, 1);
+                refuse(hc, req, ERR_UNKNOWN_SID);
+                return;
+            }
+        }
         if (is_ws && req->upgrade) {
             upgrade(srv, s, hc, req);
             return;
@@ -841,6 +928,14 @@ static void on_request(void *ud, hb_http_conn *hc, hb_http_request *req) {
         strcmp(eio, "4") != 0) {
         refuse(hc, req, ERR_UNSUPPORTED_PROTOCOL_VERSION);
         return;
+    }
+    if (srv->handler->on_check != NULL) {
+        char message[256] = "Forbidden";
+        int status = srv->handler->on_check(srv->ud, req, hubp, message, sizeof(message));
+        if (status != 0) {
+            hb_http_respond_json_error(hc, status, status, message);
+            return;
+        }
     }
     if (is_ws)
         handshake_websocket(srv, hc, req, hubp);

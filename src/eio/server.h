@@ -28,6 +28,13 @@ typedef struct hb_eio_handler {
     /* The session is closed (reason: HB_CLOSE_*, see core/metrics.h). Sending
      * is refused from now on; the session is freed after this returns. */
     void (*on_close)(void *ud, hb_eio_session *s, int reason);
+    /* Optional: asked before a handshake creates a session (hub is NULL
+     * outside a hubs mount). Return 0 to go on, or an HTTP status to refuse
+     * the handshake with a JSON error carrying message (written into the
+     * cap bytes given; plain text, no quotes): a refusal a WebSocket client
+     * can see too, since it comes before the upgrade. */
+    int (*on_check)(void *ud, const hb_http_request *req, const char *hub, char *message,
+                    size_t cap);
 } hb_eio_handler;
 
 typedef struct hb_eio_opts {
@@ -71,14 +78,17 @@ int hb_eio_session_send_message(hb_eio_session *s, int binary, const void *data,
 #define HB_EIO_WRITABLE_BYTES 65536
 int hb_eio_session_writable(const hb_eio_session *s);
 /* Called from on_open: the open packet waits until hb_eio_session_accept()
- * (the handshake poll is held; a WebSocket gets nothing yet), so a handler
- * can ask someone first (an app server). */
+ * (the handshake poll is held; a WebSocket handshake is held too, its 101
+ * not sent yet), so a handler can ask someone first (an app server). What
+ * is sent meanwhile follows the open packet. */
 void hb_eio_session_defer_open(hb_eio_session *s);
-/* Sends the open packet of a deferred session and starts its heartbeat. */
+/* Sends the open packet of a deferred session (for a WebSocket, after the
+ * 101) and starts its heartbeat. */
 void hb_eio_session_accept(hb_eio_session *s);
-/* Refuses a deferred session: the handshake poll gets status and a JSON
- * error body with message, a WebSocket the close code 1008 with message;
- * then the session closes (on_close runs, reason "forced close"). */
+/* Refuses a deferred session: the handshake (poll or WebSocket upgrade)
+ * gets status and a JSON error body with message, so that clients report
+ * it as a connect error; then the session closes (on_close runs, reason
+ * "forced close"). */
 void hb_eio_session_refuse(hb_eio_session *s, int status, const char *message);
 /* Closes the session from the server side ("forced close"). */
 void hb_eio_session_close(hb_eio_session *s);

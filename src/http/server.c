@@ -524,8 +524,14 @@ void hb_http_respond(hb_http_conn *hc, int status, const char *ctype, const char
 }
 
 void hb_http_respond_json_error(hb_http_conn *hc, int status, int code, const char *message) {
-    char body[256];
-    int n = snprintf(body, sizeof(body), "{\"code\":%d,\"message\":\"%s\"}", code, message);
+    char body[512];
+    int n = snprintf(body, sizeof(body), "{\"code\":%d,\"message\":\"", code);
+    /* The message is plain text: what would break the JSON becomes a
+     * space, and it is cut to fit. */
+    for (const char *m = message; *m != '\0' && n < (int)sizeof(body) - 3; m++)
+        body[n++] = *m == '"' || *m == '\\' || (unsigned char)*m < 0x20 ? ' ' : *m;
+    body[n++] = '"';
+    body[n++] = '}';
     hb_http_respond(hc, status, "application/json", NULL, body, (size_t)n);
 }
 

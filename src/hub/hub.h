@@ -31,6 +31,10 @@ typedef struct hb_hub_conn_ops {
      * an error when nothing was sent (the client will not answer). */
     int (*invoke)(hb_hub_conn *c, hb_hub_invoke *inv, const char *event, size_t len,
                   hb_buf *const *attachments, size_t n);
+    /* Hands the app a Socket.IO packet text as if the client had sent it
+     * (the DISCONNECT of a disconnectSockets() without close, which the
+     * app's own socket must see too). */
+    void (*relay)(hb_hub_conn *c, const char *packet, size_t len);
 } hb_hub_conn_ops;
 
 /* One client connection of a hub; embedded in its owner. id, user_id and

@@ -18,6 +18,7 @@
 #include "hubbub/hubbub.h"
 #include "net/loop.h"
 #include "api/jwt.h"
+#include "cluster/cluster.h"
 #include "sio/server.h"
 #include "upstream/service.h"
 
@@ -30,6 +31,15 @@ typedef struct page {
     size_t len;
 } page;
 
+/* An app's timer (hb_server_set_timeout). */
+typedef struct app_timer {
+    hb_timer timer;
+    struct app_timer *next, *prev;
+    hb_server *srv;
+    hb_timeout_cb cb;
+    void *ud;
+} app_timer;
+
 struct hb_server {
     hb_server_opts opts;
     char **strings;           /* the copies opts points to */
@@ -41,10 +51,13 @@ struct hb_server {
     hb_eio_server *echo;      /* --engineio-echo */
     hb_sio_server *sio;
     hb_azure *azure;          /* the hubs, the tunnel and the REST API */
+    hb_cluster *cluster;      /* with redis_url: the other nodes, through Redis */
     char generated_key[HB_JWT_KEY_LEN + 1];
     const char *keys[3];
     char endpoint[160];
     page *pages;
+    app_timer *timers;
+    int freeing;
     uv_signal_t sigterm, sigint;
     uv_timer_t deadline;
     int stopping;
@@ -63,7 +76,7 @@ static void echo_message(void *ud, hb_eio_session *s, int binary, uint8_t *data,
 static void echo_close(void *ud, hb_eio_session *s, int reason) {
     (void)ud, (void)s, (void)reason;
 }
-static const hb_eio_handler echo_handler = {echo_open, echo_message, echo_close};
+static const hb_eio_handler echo_handler = {echo_open, echo_message, echo_close, NULL};
 
 /* --- built-in routes ----------------------------------------------------------- */
 
@@ -144,6 +157,42 @@ int hb_server_serve(hb_server *srv, const char *path, const char *content_type, 
     return hb_http_server_route(srv->http, path, route_page, pg);
 }
 
+/* --- app timers ------------------------------------------------------------------ */
+
+static void timer_unlink(app_timer *t) {
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        t->srv->timers = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+}
+
+static void on_app_timer(hb_timer *timer) {
+    app_timer *t = (app_timer *)timer;
+    timer_unlink(t);
+    t->cb(t->ud);
+    free(t);
+}
+
+int hb_server_set_timeout(hb_server *srv, unsigned ms, hb_timeout_cb cb, void *ud) {
+    app_timer *t;
+    if (srv == NULL || cb == NULL || srv->freeing)
+        return HB_EINVAL;
+    t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return HB_ENOMEM;
+    t->srv = srv;
+    t->cb = cb;
+    t->ud = ud;
+    t->next = srv->timers;
+    if (t->next)
+        t->next->prev = t;
+    srv->timers = t;
+    hb_loop_timer_start(&srv->loop, &t->timer, ms, on_app_timer);
+    return 0;
+}
+
 /* --- creating ------------------------------------------------------------------ */
 
 static const char *keep(hb_server *srv, const char *s) {
@@ -196,6 +245,13 @@ static int copy_opts(hb_server *srv, const hb_server_opts *in) {
         return HB_ENOMEM;
     if (in != NULL && in->access_keys != NULL &&
         (o->access_keys = keep_list(srv, in->access_keys)) == NULL)
+        return HB_ENOMEM;
+    if (in != NULL && in->redis_url != NULL &&
+        (o->redis_url = keep(srv, in->redis_url)) == NULL)
+        return HB_ENOMEM;
+    if (in != NULL && in->node_id != NULL && (o->node_id = keep(srv, in->node_id)) == NULL)
+        return HB_ENOMEM;
+    if (in != NULL && in->advertise != NULL && (o->advertise = keep(srv, in->advertise)) == NULL)
         return HB_ENOMEM;
     if (o->max_payload == 0)
         o->max_payload = 1000000;
@@ -306,6 +362,7 @@ static void stop(hb_server *srv, const char *why) {
                     hb_eio_server_session_count(srv->eio) +
                     hb_azure_session_count(srv->azure));
     hb_http_server_stop_listening(srv->http);
+    hb_cluster_stop(srv->cluster); /* leaves the registry; the sessions close locally */
     if (srv->echo)
         hb_eio_server_close_all(srv->echo, HB_CLOSE_SHUTDOWN);
     hb_eio_server_close_all(srv->eio, HB_CLOSE_SHUTDOWN);
@@ -374,6 +431,10 @@ static int listen_all(hb_server *srv) {
                     hb_http_server_listener_name(srv->http,
                                                  hb_http_server_listener_count(srv->http) - 1));
     }
+    /* The endpoint app servers and tokens name is where we really listen
+     * (a port 0 is known only now). */
+    snprintf(srv->endpoint, sizeof(srv->endpoint), "http://%s",
+             hb_http_server_listener_name(srv->http, 0));
     hb_log_info("main", "Socket.IO at %s%s%s; Azure-compatible hubs at "
                 "/clients/socketio/hubs/<hub>/ (app servers: /server/tunnel)",
                 srv->opts.path, srv->opts.engineio_echo ? ", Engine.IO echo at " : "",
@@ -382,6 +443,29 @@ static int listen_all(hb_server *srv) {
                 srv->endpoint, srv->keys[0],
                 srv->keys[0] == srv->generated_key ? " (a new key: set --access-key to keep one)"
                                                    : "");
+    return 0;
+}
+
+/* Joins the cluster (redis_url): after listening, so that the advertised
+ * address defaults to the real one. */
+static int start_cluster(hb_server *srv) {
+    hb_cluster_opts co = {0};
+    int err;
+    co.redis_url = srv->opts.redis_url;
+    co.node_id = srv->opts.node_id;
+    co.advertise = srv->opts.advertise ? srv->opts.advertise
+                                       : hb_http_server_listener_name(srv->http, 0);
+    co.node_ttl_s = srv->opts.node_ttl_s;
+    srv->cluster = hb_cluster_new(&srv->loop, srv->sio, &co, &err);
+    if (srv->cluster == NULL) {
+        if (err == HB_EINVAL)
+            hb_log_error("main", "invalid --node-id '%s' (1 to 64 printable characters, no "
+                         "spaces)", srv->opts.node_id ? srv->opts.node_id : "");
+        else
+            hb_log_error("main", "cannot set up the cluster: %s", hb_strerror(err));
+        return err;
+    }
+    hb_cluster_start(srv->cluster);
     return 0;
 }
 
@@ -397,7 +481,16 @@ int hb_server_run(hb_server *srv) {
     srv->sigterm.data = srv->sigint.data = srv->deadline.data = srv;
     uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
     uv_signal_start(&srv->sigint, on_signal, SIGINT);
+    if (srv->opts.redis_url != NULL && !hb_cluster_url_valid(srv->opts.redis_url)) {
+        hb_log_error("main", "invalid --redis '%s' (expected redis://HOST:PORT, optionally "
+                     "redis://[USER]:PASSWORD@HOST:PORT/DB)", srv->opts.redis_url);
+        srv->stopping = 1;
+        hb_http_server_stop_listening(srv->http);
+        return HB_EINVAL;
+    }
     err = listen_all(srv);
+    if (err == 0 && srv->opts.redis_url != NULL)
+        err = start_cluster(srv);
     if (err != 0) {
         srv->stopping = 1;
         hb_http_server_stop_listening(srv->http);
@@ -418,7 +511,10 @@ void hb_server_free(hb_server *srv) {
     if (srv == NULL)
         return;
     /* Close whatever is left through the layers that own it, let libuv
-     * finish the closes, and only then free, so every byte is released. */
+     * finish the closes, and only then free, so every byte is released.
+     * The cluster goes first: its Redis sockets are hiredis's to close. */
+    hb_cluster_free(srv->cluster);
+    srv->cluster = NULL;
     if (srv->eio)
         hb_eio_server_close_all(srv->eio, HB_CLOSE_SHUTDOWN);
     if (srv->echo)
@@ -427,6 +523,16 @@ void hb_server_free(hb_server *srv) {
         hb_azure_close_all(srv->azure);
     if (srv->http)
         hb_http_server_close_all(srv->http);
+    srv->freeing = 1;
+    /* Pending app timers run now, so their owners can release what they
+     * hold; every session is closed, so what they send goes nowhere. */
+    while (srv->timers != NULL) {
+        app_timer *t = srv->timers;
+        hb_timer_stop(&t->timer);
+        timer_unlink(t);
+        t->cb(t->ud);
+        free(t);
+    }
     hb_loop_close(&srv->loop);
     uv_walk(&srv->uv, close_walk, NULL);
     uv_run(&srv->uv, UV_RUN_DEFAULT);

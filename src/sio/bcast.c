@@ -41,12 +41,11 @@ hb_bcast *hb_socket_bcast(hb_socket *s) {
     return hb_bcast_except(bcast_new(s->nsp), s->id);
 }
 
-static void add_room(hb_bcast *b, hb_slice **list, size_t *n, size_t *cap, const char *room) {
-    size_t len;
+static void add_room_n(hb_bcast *b, hb_slice **list, size_t *n, size_t *cap, const char *room,
+                       size_t len) {
     char *copy;
     if (b == NULL || b->oom)
         return;
-    len = strlen(room);
     if (*n == *cap) {
         size_t c = *cap ? *cap * 2 : 4;
         hb_slice *l = realloc(*list, c * sizeof(*l));
@@ -62,10 +61,15 @@ static void add_room(hb_bcast *b, hb_slice **list, size_t *n, size_t *cap, const
         b->oom = 1;
         return;
     }
-    memcpy(copy, room, len + 1);
+    memcpy(copy, room, len);
+    copy[len] = '\0';
     (*list)[*n].base = (const uint8_t *)copy;
     (*list)[*n].len = len;
     (*n)++;
+}
+
+static void add_room(hb_bcast *b, hb_slice **list, size_t *n, size_t *cap, const char *room) {
+    add_room_n(b, list, n, cap, room, strlen(room));
 }
 
 hb_bcast *hb_bcast_to(hb_bcast *b, const char *room) {
@@ -140,37 +144,31 @@ static int emit_children(hb_bcast *b, const char *event, const char *args_json,
             hb_bcast_to(cb, (const char *)b->to[i].base);
         for (size_t i = 0; i < b->nexcept; i++)
             hb_bcast_except(cb, (const char *)b->except[i].base);
-        if (cb != NULL)
+        if (cb != NULL) {
             cb->is_volatile = b->is_volatile;
+            cb->is_local = b->is_local;
+        }
         err = hb_bcast_emit(cb, event, args_json, bins, nbins);
     }
     hb_bcast_free(b);
     return err;
 }
 
-int hb_bcast_emit(hb_bcast *b, const char *event, const char *args_json, const hb_bin *bins,
-                  size_t nbins) {
+/* The local fan-out of a broadcast whose JSON array is built: stored for
+ * recovery (unless volatile), encoded once, queued to every selected
+ * socket. b is not consumed. */
+static int fan_out(hb_bcast *b, const char *data, size_t len, const hb_bin *bins, size_t nbins) {
     hb_group_vec v = {0};
     hb_sio_out out = {0};
-    hb_nsp *nsp;
-    hb_sio_server *srv;
+    hb_nsp *nsp = b->nsp;
+    hb_sio_server *srv = nsp->srv;
     char offset[HB_SIO_OFFSET_LEN + 1];
     int err, store;
-    if (b == NULL)
-        return HB_ENOMEM;
-    if (b->oom) {
-        hb_bcast_free(b);
-        return HB_ENOMEM;
-    }
-    if (b->nsp->name == NULL)
-        return emit_children(b, event, args_json, bins, nbins);
-    nsp = b->nsp;
-    srv = nsp->srv;
     store = nsp->log != NULL && !b->is_volatile;
     if (store)
         hb_sio_log_next_offset(nsp->log, offset);
-    err = hb_sio__encode(nsp, HB_SIO_EVENT, event, args_json, bins, nbins, -1,
-                         store ? offset : NULL, &out);
+    err = hb_sio__encode_data(nsp, HB_SIO_EVENT, data, len, bins, nbins, -1,
+                              store ? offset : NULL, &out);
     if (err == 0 && store) {
         hb_sio_log_store(nsp->log, hb_sio__now(srv), b->to, b->nto, b->except, b->nexcept,
                          out.msgs, out.n);
@@ -192,6 +190,79 @@ int hb_bcast_emit(hb_bcast *b, const char *event, const char *args_json, const h
     }
     hb_group_vec_free(&v);
     hb_sio__out_release(&out);
+    return err;
+}
+
+/* Hands the broadcast to the other nodes, when there is a bus and the
+ * broadcast is not local. */
+static void publish(const hb_bcast *b, const char *data, size_t len, const hb_bin *bins,
+                    size_t nbins) {
+    const hb_sio_bus *bus = hb_sio__bus(b->nsp->srv);
+    hb_sio_bus_msg m;
+    if (bus == NULL || b->is_local)
+        return;
+    memset(&m, 0, sizeof(m));
+    m.nsp = b->nsp->name;
+    m.rooms = b->to;
+    m.nrooms = b->nto;
+    m.except = b->except;
+    m.nexcept = b->nexcept;
+    m.is_volatile = b->is_volatile;
+    m.data.base = (const uint8_t *)data;
+    m.data.len = len;
+    m.bins = bins;
+    m.nbins = nbins;
+    bus->publish(bus->ud, &m);
+}
+
+int hb_bcast_emit(hb_bcast *b, const char *event, const char *args_json, const hb_bin *bins,
+                  size_t nbins) {
+    char *data = NULL;
+    size_t len = 0;
+    int err;
+    if (b == NULL)
+        return HB_ENOMEM;
+    if (b->oom) {
+        hb_bcast_free(b);
+        return HB_ENOMEM;
+    }
+    if (b->nsp->name == NULL)
+        return emit_children(b, event, args_json, bins, nbins);
+    if (nbins > HB_SIO_MAX_OUT_BINS)
+        err = HB_ETOOBIG;
+    else if (event == NULL)
+        err = HB_EINVAL;
+    else
+        err = hb_sio__event_data(event, args_json, &data, &len);
+    if (err == 0)
+        err = fan_out(b, data, len, bins, nbins);
+    if (err == 0)
+        publish(b, data, len, bins, nbins);
+    free(data);
+    hb_bcast_free(b);
+    return err;
+}
+
+int hb_sio_server_deliver(hb_sio_server *srv, const hb_sio_bus_msg *m) {
+    hb_nsp *nsp = hb_sio__nsp_find(srv, m->nsp, strlen(m->nsp));
+    hb_bcast *b;
+    int err;
+    if (nsp == NULL)
+        return 0;
+    if (m->nbins > HB_SIO_MAX_OUT_BINS)
+        return HB_EINVAL;
+    if ((b = bcast_new(nsp)) == NULL)
+        return HB_ENOMEM;
+    for (size_t i = 0; i < m->nrooms; i++)
+        add_room_n(b, &b->to, &b->nto, &b->capto, (const char *)m->rooms[i].base,
+                   m->rooms[i].len);
+    for (size_t i = 0; i < m->nexcept; i++)
+        add_room_n(b, &b->except, &b->nexcept, &b->capexcept, (const char *)m->except[i].base,
+                   m->except[i].len);
+    b->is_volatile = m->is_volatile != 0;
+    b->is_local = 1;
+    err = b->oom ? HB_ENOMEM : fan_out(b, (const char *)m->data.base, m->data.len, m->bins,
+                                       m->nbins);
     hb_bcast_free(b);
     return err;
 }
@@ -370,9 +441,44 @@ hb_socket **hb_bcast_fetch_sockets(hb_bcast *b, size_t *n) {
     return collect(b, n);
 }
 
+/* Hands a join, leave or disconnect to the other nodes (one request per
+ * child of a dynamic parent), when there is a bus and b is not local. */
+static void publish_req(const hb_bcast *b, int type, const char *room, int close) {
+    const hb_sio_bus *bus;
+    hb_sio_bus_req r;
+    hb_slice target;
+    if (b == NULL || b->oom || b->is_local || (bus = hb_sio__bus(b->nsp->srv)) == NULL ||
+        bus->request == NULL)
+        return;
+    memset(&r, 0, sizeof(r));
+    r.type = type;
+    r.rooms = b->to;
+    r.nrooms = b->nto;
+    r.except = b->except;
+    r.nexcept = b->nexcept;
+    if (room != NULL) {
+        target.base = (const uint8_t *)room;
+        target.len = strlen(room);
+        r.targets = &target;
+        r.ntargets = 1;
+    }
+    r.close = close;
+    if (b->nsp->name != NULL) {
+        r.nsp = b->nsp->name;
+        bus->request(bus->ud, &r);
+        return;
+    }
+    for (const hb_nsp *c = b->nsp->children; c != NULL; c = c->sibling) {
+        r.nsp = c->name;
+        bus->request(bus->ud, &r);
+    }
+}
+
 void hb_bcast_sockets_join(hb_bcast *b, const char *room) {
     size_t n;
-    hb_socket **v = collect(b, &n);
+    hb_socket **v;
+    publish_req(b, HB_SIO_BUS_JOIN, room, 0);
+    v = collect(b, &n);
     for (size_t i = 0; i < n; i++)
         hb_socket_join(v[i], room);
     free(v);
@@ -380,7 +486,9 @@ void hb_bcast_sockets_join(hb_bcast *b, const char *room) {
 
 void hb_bcast_sockets_leave(hb_bcast *b, const char *room) {
     size_t n;
-    hb_socket **v = collect(b, &n);
+    hb_socket **v;
+    publish_req(b, HB_SIO_BUS_LEAVE, room, 0);
+    v = collect(b, &n);
     for (size_t i = 0; i < n; i++)
         hb_socket_leave(v[i], room);
     free(v);
@@ -392,6 +500,7 @@ void hb_bcast_disconnect_sockets(hb_bcast *b, int close_transport) {
     hb_socket **v;
     if (srv == NULL)
         return;
+    publish_req(b, HB_SIO_BUS_DISCONNECT, NULL, close_transport);
     /* Entered before collecting: a socket disconnected early stays readable
      * (buried, not freed) while the rest of the list is walked. */
     hb_sio__enter(srv);
@@ -400,4 +509,46 @@ void hb_bcast_disconnect_sockets(hb_bcast *b, int close_transport) {
         hb_socket_disconnect(v[i], close_transport);
     free(v);
     hb_sio__leave(srv);
+}
+
+/* --- operations from other nodes ------------------------------------------------ */
+
+static hb_bcast *req_bcast(hb_nsp *nsp, const hb_sio_bus_req *r) {
+    hb_bcast *b = bcast_new(nsp);
+    if (b == NULL)
+        return NULL;
+    for (size_t i = 0; i < r->nrooms; i++)
+        add_room_n(b, &b->to, &b->nto, &b->capto, (const char *)r->rooms[i].base,
+                   r->rooms[i].len);
+    for (size_t i = 0; i < r->nexcept; i++)
+        add_room_n(b, &b->except, &b->nexcept, &b->capexcept, (const char *)r->except[i].base,
+                   r->except[i].len);
+    b->is_local = 1; /* never handed back to the bus */
+    return b;
+}
+
+void hb_sio_server_deliver_req(hb_sio_server *srv, const hb_sio_bus_req *r) {
+    hb_nsp *nsp = hb_sio__nsp_find(srv, r->nsp, strlen(r->nsp));
+    if (nsp == NULL)
+        return;
+    if (r->type == HB_SIO_BUS_DISCONNECT) {
+        hb_bcast_disconnect_sockets(req_bcast(nsp, r), r->close);
+        return;
+    }
+    if (r->type != HB_SIO_BUS_JOIN && r->type != HB_SIO_BUS_LEAVE)
+        return;
+    for (size_t i = 0; i < r->ntargets; i++) {
+        char *room = malloc(r->targets[i].len + 1);
+        hb_bcast *b;
+        if (room == NULL)
+            return;
+        memcpy(room, r->targets[i].base, r->targets[i].len);
+        room[r->targets[i].len] = '\0';
+        b = req_bcast(nsp, r);
+        if (r->type == HB_SIO_BUS_JOIN)
+            hb_bcast_sockets_join(b, room);
+        else
+            hb_bcast_sockets_leave(b, room);
+        free(room);
+    }
 }

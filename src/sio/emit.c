@@ -94,60 +94,87 @@ static int is_json_array(const char *json) {
     return ok;
 }
 
-int hb_sio__encode(const hb_nsp *nsp, int type, const char *event, const char *args_json,
-                   const hb_bin *bins, size_t nbins, int64_t id, const char *offset,
-                   hb_sio_out *out) {
-    hb_sio_packet p = {0};
+int hb_sio__event_data(const char *event, const char *args_json, char **data, size_t *len) {
     hb_slice inner = {(const uint8_t *)"", 0};
-    char *name = NULL, *data;
-    size_t len, off = 0;
-    hb_buf *text;
-    int err;
-    out->n = 0;
-    if (nbins > HB_SIO_MAX_OUT_BINS)
-        return HB_ETOOBIG;
+    char *name = NULL, *d;
+    size_t cap, off = 0;
     if (args_json != NULL) {
         if (!is_json_array(args_json))
             return HB_EINVAL;
         inner = array_inner(args_json);
     }
-    if (type == HB_SIO_EVENT) {
-        if (event == NULL || hb_sio__reserved_event(event))
+    if (event != NULL) {
+        if (hb_sio__reserved_event(event))
             return HB_EINVAL;
         if ((name = hb_sio__json_string_n(event, strlen(event))) == NULL)
             return HB_ENOMEM;
     }
-    /* "[" name "," inner "," "offset" "]" */
-    len = 2 + (name ? strlen(name) + 1 : 0) + inner.len + 1 + (offset ? strlen(offset) + 3 : 0);
-    data = malloc(len + 1);
-    if (data == NULL) {
+    /* "[" name "," inner "]" */
+    cap = 2 + (name ? strlen(name) + 1 : 0) + inner.len + 1;
+    d = malloc(cap);
+    if (d == NULL) {
         free(name);
         return HB_ENOMEM;
     }
-    data[off++] = '[';
+    d[off++] = '[';
     if (name != NULL) {
-        off += (size_t)sprintf(data + off, "%s", name);
+        size_t n = strlen(name);
+        memcpy(d + off, name, n);
+        off += n;
         free(name);
     }
     if (inner.len > 0) {
         if (off > 1)
-            data[off++] = ',';
-        memcpy(data + off, inner.base, inner.len);
+            d[off++] = ',';
+        memcpy(d + off, inner.base, inner.len);
         off += inner.len;
     }
-    if (offset != NULL)
-        off += (size_t)sprintf(data + off, "%s\"%s\"", off > 1 ? "," : "", offset);
-    data[off++] = ']';
-    data[off] = '\0';
+    d[off++] = ']';
+    d[off] = '\0';
+    *data = d;
+    *len = off;
+    return 0;
+}
 
+int hb_sio__encode_data(const hb_nsp *nsp, int type, const char *data, size_t len,
+                        const hb_bin *bins, size_t nbins, int64_t id, const char *offset,
+                        hb_sio_out *out) {
+    hb_sio_packet p = {0};
+    char *with_offset = NULL;
+    hb_buf *text;
+    int err;
+    out->n = 0;
+    if (nbins > HB_SIO_MAX_OUT_BINS)
+        return HB_ETOOBIG;
+    if (offset != NULL) {
+        /* The offset goes in as a last argument, before the closing bracket. */
+        size_t end = len, olen = strlen(offset), off;
+        int empty;
+        while (end > 0 && data[end - 1] != ']')
+            end--;
+        if (end == 0)
+            return HB_EINVAL;
+        end--;
+        off = end;
+        while (off > 0 && (data[off - 1] == ' ' || data[off - 1] == '\t' ||
+                           data[off - 1] == '\n' || data[off - 1] == '\r'))
+            off--;
+        empty = off > 0 && data[off - 1] == '[';
+        with_offset = malloc(off + olen + 5);
+        if (with_offset == NULL)
+            return HB_ENOMEM;
+        memcpy(with_offset, data, off);
+        len = off + (size_t)sprintf(with_offset + off, "%s\"%s\"]", empty ? "" : ",", offset);
+        data = with_offset;
+    }
     p.type = type;
     p.nsp = hb_sio_str(nsp->name);
     p.id = id;
     p.data.base = (const uint8_t *)data;
-    p.data.len = off;
+    p.data.len = len;
     p.n_attachments = nbins;
     err = hb_sio_packet_encode(&p, &text);
-    free(data);
+    free(with_offset);
     if (err != 0)
         return err;
     out->msgs[0] = hb_eio_message_new(0, text->data, text->len);
@@ -164,6 +191,25 @@ int hb_sio__encode(const hb_nsp *nsp, int type, const char *event, const char *a
         out->n++;
     }
     return 0;
+}
+
+int hb_sio__encode(const hb_nsp *nsp, int type, const char *event, const char *args_json,
+                   const hb_bin *bins, size_t nbins, int64_t id, const char *offset,
+                   hb_sio_out *out) {
+    char *data;
+    size_t len;
+    int err;
+    out->n = 0;
+    if (nbins > HB_SIO_MAX_OUT_BINS)
+        return HB_ETOOBIG;
+    if (type == HB_SIO_EVENT && event == NULL)
+        return HB_EINVAL;
+    err = hb_sio__event_data(type == HB_SIO_EVENT ? event : NULL, args_json, &data, &len);
+    if (err != 0)
+        return err;
+    err = hb_sio__encode_data(nsp, type, data, len, bins, nbins, id, offset, out);
+    free(data);
+    return err;
 }
 
 int hb_sio__send_connect_error(hb_sio_client *c, const char *nsp, const char *message,

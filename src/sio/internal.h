@@ -163,6 +163,8 @@ hb_loop *hb_sio__loop(const hb_sio_server *srv);
 unsigned hb_sio__recovery_ms(const hb_sio_server *srv);
 unsigned hb_sio__connect_timeout_ms(const hb_sio_server *srv);
 uint32_t hb_sio__max_attachments(const hb_sio_server *srv);
+/* The bus other nodes are reached through, or NULL (no cluster). */
+const hb_sio_bus *hb_sio__bus(const hb_sio_server *srv);
 /* A packet was stored or a session saved: make sure the purge runs. */
 void hb_sio__stored(hb_sio_server *srv);
 /* The child a dynamic parent makes for name, or NULL when none matches. */
@@ -198,6 +200,15 @@ int hb_sio__socket_is_live(const hb_socket *s);
 void hb_sio__pending_add(hb_socket *s, hb_sio_pending *p);
 
 /* emit.c */
+/* The JSON array of an EVENT (event first; event NULL for an ACK's) from
+ * the app's args_json, into a malloc'd *data of *len bytes (NUL-terminated).
+ * HB_EINVAL for args_json not an array or a reserved event name. */
+int hb_sio__event_data(const char *event, const char *args_json, char **data, size_t *len);
+/* Encodes a packet whose JSON array data (len bytes, checked by the caller)
+ * is ready; offset, when not NULL, is appended as a last argument. */
+int hb_sio__encode_data(const hb_nsp *nsp, int type, const char *data, size_t len,
+                        const hb_bin *bins, size_t nbins, int64_t id, const char *offset,
+                        hb_sio_out *out);
 int hb_sio__encode(const hb_nsp *nsp, int type, const char *event, const char *args_json,
                    const hb_bin *bins, size_t nbins, int64_t id, const char *offset,
                    hb_sio_out *out);

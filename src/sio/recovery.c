@@ -267,12 +267,16 @@ static int reaches(const session *s, const entry *e) {
     return in;
 }
 
-/* The sequence number of offset, or 0 when it is not one of ours. */
+/* The sequence number of offset, or 0 when it is not one of ours. As
+ * socket.io compares offsets as strings, only the exact text this log
+ * issued matches: no leading zeros, no upper-case digits. */
 static uint64_t parse_offset(const hb_sio_log *log, const char *offset) {
     uint64_t seq = 0;
-    const char *p = offset + 9;
-    if (strncmp(offset, log->prefix, 8) != 0 || offset[8] != '-' || *p == '\0' ||
-        strlen(p) > 16)
+    const char *p;
+    if (strncmp(offset, log->prefix, 8) != 0 || offset[8] != '-')
+        return 0;
+    p = offset + 9;
+    if (*p == '\0' || *p == '0' || strlen(p) > 16)
         return 0;
     for (; *p; p++) {
         int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;

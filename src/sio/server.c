@@ -25,12 +25,14 @@ struct hb_sio_server {
     hb_sio_client *grave_clients;
     size_t sockets;
     hb_timer purge;
+    hb_sio_bus bus;           /* publish NULL: no bus */
 };
 
 const hb_eio_handler hb_sio_eio_handler = {
     hb_sio__client_open,
     hb_sio__client_message,
     hb_sio__client_closed,
+    NULL,
 };
 
 static void on_purge(hb_timer *t);
@@ -162,6 +164,17 @@ unsigned hb_sio__connect_timeout_ms(const hb_sio_server *srv) {
 
 uint32_t hb_sio__max_attachments(const hb_sio_server *srv) {
     return srv->opts.max_attachments;
+}
+
+void hb_sio_server_set_bus(hb_sio_server *srv, const hb_sio_bus *bus) {
+    if (bus != NULL)
+        srv->bus = *bus;
+    else
+        memset(&srv->bus, 0, sizeof(srv->bus));
+}
+
+const hb_sio_bus *hb_sio__bus(const hb_sio_server *srv) {
+    return srv->bus.publish != NULL ? &srv->bus : NULL;
 }
 
 char *hb_sio__scratch(hb_sio_server *srv, size_t len) {

@@ -45,25 +45,63 @@ static void event_answered(void *ud, int status, const uint8_t *body, size_t len
     conn_unref(ud);
 }
 
+/* Sends a CloudEvent of c to its app server; cb (which must drop the
+ * reference taken here) gets the answer. Returns 0, or -1 when nothing was
+ * sent. */
+static int send_event_cb(hb_bridge_conn *c, const char *type, const char *name,
+                         const char *ctype, const void *body, size_t len,
+                         hb_tunnel_answer_cb cb) {
+    json_t *h;
+    if (c->tunnel == NULL || c->tunnel->closed)
+        return -1;
+    h = hb_azure__event_headers(c->az, c, type, name, ctype);
+    if (h == NULL)
+        return -1;
+    conn_ref(c);
+    if (hb_tunnel__request(c->tunnel, h, body, len, cb, c) != 0) {
+        conn_unref(c);
+        return -1;
+    }
+    return 0;
+}
+
 /* Sends a CloudEvent of c to its app server; the answer is not awaited. */
 static void send_event(hb_bridge_conn *c, const char *type, const char *name, const char *ctype,
                        const void *body, size_t len) {
-    json_t *h;
-    if (c->tunnel == NULL || c->tunnel->closed)
-        return;
-    h = hb_azure__event_headers(c->az, c, type, name, ctype);
-    if (h == NULL)
-        return;
-    conn_ref(c);
-    if (hb_tunnel__request(c->tunnel, h, body, len, event_answered, c) != 0)
-        conn_unref(c);
+    send_event_cb(c, type, name, ctype, body, len, event_answered);
+}
+
+static void send_disconnected(hb_bridge_conn *c, int reason) {
+    char body[128];
+    snprintf(body, sizeof(body), "{\"reason\":\"%s\"}", hb_close_reason_name(reason));
+    send_event(c, "azure.webpubsub.sys.disconnected", "disconnected", "application/json", body,
+               strlen(body));
+}
+
+/* The app answers a user event once engine.io has taken its packets, but
+ * handles a disconnected event at once: sent right behind the messages
+ * that precede it (a client's DISCONNECT, then its close), it would
+ * overtake them, and the app's socket would end with "transport close"
+ * instead of "client namespace disconnect". So a closed connection's
+ * disconnected event waits for the answers to its messages (as Azure
+ * delivers a connection's events one after the other). */
+static void message_answered(void *ud, int status, const uint8_t *body, size_t len) {
+    hb_bridge_conn *c = ud;
+    (void)status, (void)body, (void)len;
+    if (--c->messages_out == 0 && c->bye_pending) {
+        c->bye_pending = 0;
+        send_disconnected(c, c->bye_reason); /* not when the tunnel is gone */
+        c->tunnel = NULL;
+    }
+    conn_unref(c);
 }
 
 static void flush_batch(hb_bridge_conn *c) {
     if (c->batch_len == 0)
         return;
-    send_event(c, "azure.webpubsub.user.message", "message", "text/plain", c->batch,
-               c->batch_len);
+    if (send_event_cb(c, "azure.webpubsub.user.message", "message", "text/plain", c->batch,
+                      c->batch_len, message_answered) == 0)
+        c->messages_out++;
     c->batch_len = 0;
 }
 
@@ -193,7 +231,17 @@ static int op_invoke(hb_hub_conn *hc, hb_hub_invoke *inv, const char *ev, size_t
     return 0;
 }
 
-static const hb_hub_conn_ops bridge_ops = {op_send, op_ping, op_close, op_invoke};
+static void track_client_packet(hb_bridge_conn *c, const uint8_t *t, size_t len);
+
+static void op_relay(hb_hub_conn *hc, const char *packet, size_t len) {
+    hb_bridge_conn *c = of(hc);
+    if (c->state != HB_BRIDGE_OPEN)
+        return;
+    track_client_packet(c, (const uint8_t *)packet, len);
+    batch_add(c, '4', 0, (const uint8_t *)packet, len);
+}
+
+static const hb_hub_conn_ops bridge_ops = {op_send, op_ping, op_close, op_invoke, op_relay};
 
 /* --- client messages -------------------------------------------------------------- */
 
@@ -401,6 +449,25 @@ static char *connect_body(const hb_http_request *req, const hb_jwt_claims *claim
     return out;
 }
 
+/* A client token must be for this hub's client endpoint: its audience's
+ * path ends in /clients/socketio/hubs/<hub> (negotiate() and
+ * getClientAccessToken({clientProtocol: "socketio"}) sign
+ * "<endpoint>/clients/socketio/hubs/<hub>"), else a token for one hub
+ * would open every other hub signed with the same key. Scheme, host and
+ * any path prefix are not compared, so a proxy in front does not break it. */
+static int audience_ok(const char *aud, const char *hub) {
+    static const char mid[] = "/clients/socketio/hubs/";
+    const char *p = aud ? strstr(aud, "://") : NULL;
+    size_t n, h = strlen(hub);
+    if (p == NULL || (p = strchr(p + 3, '/')) == NULL)
+        return 0;
+    n = strcspn(p, "?#");
+    if (n > 0 && p[n - 1] == '/')
+        n--; /* a trailing slash */
+    return n >= sizeof(mid) - 1 + h && strncmp(p + n - h, hub, h) == 0 &&
+           strncmp(p + n - h - (sizeof(mid) - 1), mid, sizeof(mid) - 1) == 0;
+}
+
 static void on_open(void *ud, hb_eio_session *s, const hb_http_request *req) {
     hb_azure *az = ud;
     const char *hub_name = hb_eio_session_hub(s);
@@ -418,6 +485,14 @@ static void on_open(void *ud, hb_eio_session *s, const hb_http_request *req) {
                         why ? why : "invalid token");
             hb_metrics_g.auth_failures++;
             hb_eio_session_refuse(s, 401, "Unauthorized: invalid access token");
+            return;
+        }
+        if (!audience_ok(claims.aud, hub_name)) {
+            hb_log_info("bridge", "refused a client of hub %s: the token's audience is '%s'",
+                        hub_name, claims.aud ? claims.aud : "(none)");
+            hb_metrics_g.auth_failures++;
+            hb_jwt_claims_free(&claims);
+            hb_eio_session_refuse(s, 401, "Unauthorized: the token is for another audience");
             return;
         }
         cl = &claims;
@@ -440,7 +515,9 @@ static void on_open(void *ud, hb_eio_session *s, const hb_http_request *req) {
     c->az = az;
     c->hub = hub;
     c->session = s;
-    c->hc.id = hb_eio_session_id(s);
+    /* a copy: events (disconnected) can outlive the session */
+    snprintf(c->id, sizeof(c->id), "%s", hb_eio_session_id(s));
+    c->hc.id = c->id;
     c->hc.ops = &bridge_ops;
     if (cl != NULL && cl->user_id != NULL)
         c->user_id = strdup(cl->user_id);
@@ -474,16 +551,18 @@ static void on_open(void *ud, hb_eio_session *s, const hb_http_request *req) {
 
 static void on_close(void *ud, hb_eio_session *s, int reason) {
     hb_bridge_conn *c = hb_eio_session_data(s);
-    char body[128];
     (void)ud;
     if (c == NULL)
         return;
     hb_loop_undefer(c->az->loop, &c->flush);
     if (c->state == HB_BRIDGE_OPEN) {
         flush_batch(c);
-        snprintf(body, sizeof(body), "{\"reason\":\"%s\"}", hb_close_reason_name(reason));
-        send_event(c, "azure.webpubsub.sys.disconnected", "disconnected", "application/json",
-                   body, strlen(body));
+        if (c->messages_out > 0) {
+            c->bye_pending = 1; /* see message_answered() */
+            c->bye_reason = reason;
+        } else {
+            send_disconnected(c, reason);
+        }
     }
     if (c->ack_in != NULL)
         finish_ack(c);
@@ -500,11 +579,14 @@ static void on_close(void *ud, hb_eio_session *s, int reason) {
         c->tunnel->clients--;
     c->state = HB_BRIDGE_CLOSED;
     c->session = NULL;
-    c->tunnel = NULL;
+    /* Kept for a disconnected event still to send: the tunnel answers (or
+     * cancels) every request before it goes, so it outlives the wait. */
+    if (!c->bye_pending)
+        c->tunnel = NULL;
     conn_unref(c);
 }
 
-const hb_eio_handler hb_bridge__handler = {on_open, on_message, on_close};
+const hb_eio_handler hb_bridge__handler = {on_open, on_message, on_close, NULL};
 
 void hb_bridge__tunnel_gone(hb_tunnel *t) {
     hb_group_vec v = {0};

@@ -91,6 +91,10 @@ struct hb_bridge_conn {
     char *ack_text;
     size_t ack_len, ack_left;
     uint32_t refs;
+    uint32_t messages_out;    /* user events the app has not answered yet */
+    uint8_t bye_pending;      /* closed: disconnected waits for those answers */
+    int bye_reason;
+    char id[21];              /* the connection id, kept past its session */
     char *groups[HB_BRIDGE_MAX_GROUPS]; /* from the token, joined on connect */
     size_t ngroups;
 };

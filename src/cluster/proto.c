@@ -1,0 +1,669 @@
+/* socket.io's Redis adapter format (cluster/proto.h): MessagePack
+ * broadcasts built from and read into Hubbub's JSON-text arguments, JSON
+ * requests, and the channel names. JSON is parsed with jansson; MessagePack
+ * is read and written with msgpack-c. */
+#include "cluster/proto.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <msgpack.h>
+
+#include "core/utf8.h"
+#include "hubbub/error.h"
+
+#define MAX_BINS 64
+
+/* --- channels --------------------------------------------------------------------- */
+
+static char *join3(const char *a, size_t alen, const char *b, size_t blen, const char *c,
+                   size_t clen, size_t *len) {
+    char *s = malloc(alen + blen + clen + 1);
+    if (s == NULL)
+        return NULL;
+    memcpy(s, a, alen);
+    memcpy(s + alen, b, blen);
+    memcpy(s + alen + blen, c, clen);
+    s[alen + blen + clen] = '\0';
+    *len = alen + blen + clen;
+    return s;
+}
+
+char *hb_cluster_proto_bcast_channel(const char *nsp, const hb_slice *rooms, size_t nrooms,
+                                     size_t *len) {
+    static const char prefix[] = HB_CLUSTER_KEY "#";
+    size_t nlen = strlen(nsp);
+    char *head, *s;
+    size_t hlen;
+    if (nrooms != 1)
+        return join3(prefix, sizeof(prefix) - 1, nsp, nlen, "#", 1, len);
+    head = join3(prefix, sizeof(prefix) - 1, nsp, nlen, "#", 1, &hlen);
+    if (head == NULL)
+        return NULL;
+    s = join3(head, hlen, (const char *)rooms[0].base, rooms[0].len, "#", 1, len);
+    free(head);
+    return s;
+}
+
+char *hb_cluster_proto_req_channel(const char *nsp, size_t *len) {
+    static const char prefix[] = HB_CLUSTER_KEY "-request#";
+    return join3(prefix, sizeof(prefix) - 1, nsp, strlen(nsp), "#", 1, len);
+}
+
+char *hb_cluster_proto_req_channel_nsp(const char *channel, size_t len) {
+    static const char prefix[] = HB_CLUSTER_KEY "-request#";
+    size_t plen = sizeof(prefix) - 1, n;
+    char *nsp;
+    if (len < plen + 2 || memcmp(channel, prefix, plen) != 0 || channel[len - 1] != '#' ||
+        channel[plen] != '/')
+        return NULL;
+    n = len - plen - 1;
+    if (memchr(channel + plen, '\0', n) != NULL || (nsp = malloc(n + 1)) == NULL)
+        return NULL;
+    memcpy(nsp, channel + plen, n);
+    nsp[n] = '\0';
+    return nsp;
+}
+
+/* --- JSON text to MessagePack --------------------------------------------------------- */
+
+/* The placeholder index of o, or -1 when o is not {"_placeholder":true,"num":i}. */
+static int placeholder_num(json_t *o) {
+    json_t *num;
+    json_int_t n;
+    if (json_object_size(o) != 2 || !json_is_true(json_object_get(o, "_placeholder")))
+        return -1;
+    num = json_object_get(o, "num");
+    if (!json_is_integer(num))
+        return -1;
+    n = json_integer_value(num);
+    return n >= 0 && n < MAX_BINS ? (int)n : -1;
+}
+
+static int pack_json(msgpack_packer *pk, json_t *v, const hb_bin *bins, size_t nbins) {
+    int err = 0;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *x;
+        int num = placeholder_num(v);
+        if (num >= 0 && (size_t)num < nbins) {
+            err = msgpack_pack_bin(pk, bins[num].len);
+            if (err == 0 && bins[num].len > 0)
+                err = msgpack_pack_bin_body(pk, bins[num].data, bins[num].len);
+            return err;
+        }
+        err = msgpack_pack_map(pk, json_object_size(v));
+        json_object_foreach(v, key, x) {
+            size_t klen = strlen(key);
+            if (err == 0)
+                err = msgpack_pack_str_with_body(pk, key, klen);
+            if (err == 0)
+                err = pack_json(pk, x, bins, nbins);
+        }
+        return err;
+    }
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *x;
+        err = msgpack_pack_array(pk, json_array_size(v));
+        json_array_foreach(v, i, x) {
+            if (err == 0)
+                err = pack_json(pk, x, bins, nbins);
+        }
+        return err;
+    }
+    case JSON_STRING:
+        return msgpack_pack_str_with_body(pk, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER:
+        return msgpack_pack_int64(pk, (int64_t)json_integer_value(v));
+    case JSON_REAL:
+        return msgpack_pack_double(pk, json_real_value(v));
+    case JSON_TRUE:
+        return msgpack_pack_true(pk);
+    case JSON_FALSE:
+        return msgpack_pack_false(pk);
+    case JSON_NULL:
+        return msgpack_pack_nil(pk);
+    }
+    return -1;
+}
+
+static int pack_cstr(msgpack_packer *pk, const char *s) {
+    return msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+static int pack_rooms(msgpack_packer *pk, const hb_slice *rooms, size_t n) {
+    int err = msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n && err == 0; i++)
+        err = msgpack_pack_str_with_body(pk, rooms[i].base, rooms[i].len);
+    return err;
+}
+
+int hb_cluster_proto_encode_bcast(const char *uid, const hb_sio_bus_msg *m, uint8_t **out,
+                                  size_t *len) {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    json_t *data = json_loadb((const char *)m->data.base, m->data.len,
+                              JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    int err;
+    if (!json_is_array(data)) {
+        json_decref(data);
+        return HB_EINVAL;
+    }
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    err = msgpack_pack_array(&pk, 3);
+    if (err == 0)
+        err = pack_cstr(&pk, uid);
+    /* the packet: {type, data, nsp}, as socket.io's BroadcastOperator builds it */
+    if (err == 0)
+        err = msgpack_pack_map(&pk, 3);
+    if (err == 0)
+        err = pack_cstr(&pk, "type");
+    if (err == 0)
+        err = msgpack_pack_int(&pk, 2);
+    if (err == 0)
+        err = pack_cstr(&pk, "data");
+    if (err == 0)
+        err = pack_json(&pk, data, m->bins, m->nbins);
+    if (err == 0)
+        err = pack_cstr(&pk, "nsp");
+    if (err == 0)
+        err = pack_cstr(&pk, m->nsp);
+    /* the options */
+    if (err == 0)
+        err = msgpack_pack_map(&pk, 3);
+    if (err == 0)
+        err = pack_cstr(&pk, "rooms");
+    if (err == 0)
+        err = pack_rooms(&pk, m->rooms, m->nrooms);
+    if (err == 0)
+        err = pack_cstr(&pk, "except");
+    if (err == 0)
+        err = pack_rooms(&pk, m->except, m->nexcept);
+    if (err == 0)
+        err = pack_cstr(&pk, "flags");
+    if (err == 0)
+        err = msgpack_pack_map(&pk, m->is_volatile ? 1 : 0);
+    if (err == 0 && m->is_volatile) {
+        err = pack_cstr(&pk, "volatile");
+        if (err == 0)
+            err = msgpack_pack_true(&pk);
+    }
+    json_decref(data);
+    if (err != 0) {
+        msgpack_sbuffer_destroy(&sb);
+        return HB_ENOMEM;
+    }
+    *len = sb.size;
+    *out = (uint8_t *)msgpack_sbuffer_release(&sb);
+    if (*out == NULL) /* an empty buffer is never released: cannot happen here */
+        return HB_ENOMEM;
+    return 0;
+}
+
+/* --- MessagePack to JSON text ------------------------------------------------------------- */
+
+typedef struct sbuf {
+    char *s;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void put(sbuf *b, const void *p, size_t n) {
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = (b->len + n + 1) * 2;
+        char *s = realloc(b->s, cap);
+        if (s == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, p, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static void puts_(sbuf *b, const char *s) {
+    put(b, s, strlen(s));
+}
+
+/* The length of the well-formed UTF-8 sequence at s, or 0. */
+static size_t utf8_seq(const uint8_t *s, size_t n) {
+    size_t want = s[0] < 0x80 ? 1 : (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3
+                : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
+    if (want == 0 || want > n || !hb_utf8_valid(s, want))
+        return 0;
+    return want;
+}
+
+/* A JSON string as JSON.stringify writes it, invalid UTF-8 as U+FFFD. */
+static void put_string(sbuf *b, const uint8_t *s, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    int valid = hb_utf8_valid(s, n);
+    size_t i = 0, run = 0;
+    put(b, "\"", 1);
+    while (i < n) {
+        uint8_t c = s[i];
+        size_t seq = 1;
+        if (c == '"' || c == '\\' || c < 0x20) {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            put(b, s + run, i - run);
+            if (c == '"' || c == '\\') {
+                char two[2] = {'\\', (char)c};
+                put(b, two, 2);
+            } else {
+                put(b, esc, 6);
+            }
+            run = ++i;
+            continue;
+        }
+        if (!valid && c >= 0x80 && (seq = utf8_seq(s + i, n - i)) == 0) {
+            put(b, s + run, i - run);
+            put(b, "\xEF\xBF\xBD", 3);
+            run = ++i;
+            continue;
+        }
+        i += seq;
+    }
+    put(b, s + run, n - run);
+    put(b, "\"", 1);
+}
+
+/* A number in its shortest form that reads back the same. */
+static void put_double(sbuf *b, double d) {
+    char tmp[40], out[40];
+    size_t o = 0;
+    if (!isfinite(d)) {
+        puts_(b, "null"); /* as JSON.stringify */
+        return;
+    }
+    if (d == 0) {
+        puts_(b, "0");
+        return;
+    }
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d)
+            break;
+    }
+    /* "1e-07" -> "1e-7", as JavaScript writes exponents */
+    for (size_t i = 0; tmp[i] != '\0'; i++) {
+        out[o++] = tmp[i];
+        if (tmp[i] == 'e') {
+            i++;
+            out[o++] = tmp[i]; /* the sign */
+            while (tmp[i + 1] == '0' && tmp[i + 2] != '\0')
+                i++;
+        }
+    }
+    out[o] = '\0';
+    puts_(b, out);
+}
+
+typedef struct to_json {
+    sbuf out;
+    hb_bin *bins;
+    size_t nbins;
+    int too_many;
+} to_json;
+
+static void put_value(to_json *tj, const msgpack_object *o);
+
+static void put_key(to_json *tj, const msgpack_object *k) {
+    char tmp[32];
+    switch (k->type) {
+    case MSGPACK_OBJECT_STR:
+        put_string(&tj->out, (const uint8_t *)k->via.str.ptr, k->via.str.size);
+        return;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        snprintf(tmp, sizeof(tmp), "\"%llu\"", (unsigned long long)k->via.u64);
+        break;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        snprintf(tmp, sizeof(tmp), "\"%lld\"", (long long)k->via.i64);
+        break;
+    case MSGPACK_OBJECT_BOOLEAN:
+        snprintf(tmp, sizeof(tmp), "\"%s\"", k->via.boolean ? "true" : "false");
+        break;
+    default:
+        snprintf(tmp, sizeof(tmp), "\"\"");
+        break;
+    }
+    puts_(&tj->out, tmp);
+}
+
+static void put_value(to_json *tj, const msgpack_object *o) {
+    char tmp[32];
+    switch (o->type) {
+    case MSGPACK_OBJECT_NIL:
+    case MSGPACK_OBJECT_EXT: /* undefined, Date...: no JSON form worth guessing */
+        puts_(&tj->out, "null");
+        return;
+    case MSGPACK_OBJECT_BOOLEAN:
+        puts_(&tj->out, o->via.boolean ? "true" : "false");
+        return;
+    case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)o->via.u64);
+        puts_(&tj->out, tmp);
+        return;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+        snprintf(tmp, sizeof(tmp), "%lld", (long long)o->via.i64);
+        puts_(&tj->out, tmp);
+        return;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64:
+        put_double(&tj->out, o->via.f64);
+        return;
+    case MSGPACK_OBJECT_STR:
+        put_string(&tj->out, (const uint8_t *)o->via.str.ptr, o->via.str.size);
+        return;
+    case MSGPACK_OBJECT_BIN:
+        if (tj->nbins == MAX_BINS) {
+            tj->too_many = 1;
+            puts_(&tj->out, "null");
+            return;
+        }
+        tj->bins[tj->nbins].data = (const uint8_t *)o->via.bin.ptr;
+        tj->bins[tj->nbins].len = o->via.bin.size;
+        snprintf(tmp, sizeof(tmp), "{\"_placeholder\":true,\"num\":%zu}", tj->nbins);
+        tj->nbins++;
+        puts_(&tj->out, tmp);
+        return;
+    case MSGPACK_OBJECT_ARRAY:
+        put(&tj->out, "[", 1);
+        for (uint32_t i = 0; i < o->via.array.size; i++) {
+            if (i > 0)
+                put(&tj->out, ",", 1);
+            put_value(tj, &o->via.array.ptr[i]);
+        }
+        put(&tj->out, "]", 1);
+        return;
+    case MSGPACK_OBJECT_MAP:
+        put(&tj->out, "{", 1);
+        for (uint32_t i = 0; i < o->via.map.size; i++) {
+            if (i > 0)
+                put(&tj->out, ",", 1);
+            put_key(tj, &o->via.map.ptr[i].key);
+            put(&tj->out, ":", 1);
+            put_value(tj, &o->via.map.ptr[i].val);
+        }
+        put(&tj->out, "}", 1);
+        return;
+    }
+    puts_(&tj->out, "null");
+}
+
+/* --- decoding a broadcast ----------------------------------------------------------------- */
+
+static int str_is(const msgpack_object *o, const char *s) {
+    size_t n = strlen(s);
+    return o->type == MSGPACK_OBJECT_STR && o->via.str.size == n && memcmp(o->via.str.ptr, s, n) == 0;
+}
+
+static const msgpack_object *map_get(const msgpack_object *m, const char *key) {
+    if (m->type != MSGPACK_OBJECT_MAP)
+        return NULL;
+    for (uint32_t i = 0; i < m->via.map.size; i++)
+        if (str_is(&m->via.map.ptr[i].key, key))
+            return &m->via.map.ptr[i].val;
+    return NULL;
+}
+
+/* Room names from an array of strings into out. Returns the count, or -1
+ * when one is not a string: skipping it would widen "to" or narrow
+ * "except", so such a message is refused instead. */
+static long read_rooms(const msgpack_object *arr, hb_slice *out) {
+    long n = 0;
+    if (arr == NULL || arr->type != MSGPACK_OBJECT_ARRAY)
+        return 0;
+    for (uint32_t i = 0; i < arr->via.array.size; i++) {
+        const msgpack_object *r = &arr->via.array.ptr[i];
+        if (r->type != MSGPACK_OBJECT_STR)
+            return -1;
+        out[n].base = (const uint8_t *)r->via.str.ptr;
+        out[n].len = r->via.str.size;
+        n++;
+    }
+    return n;
+}
+
+static size_t array_len(const msgpack_object *o) {
+    return o != NULL && o->type == MSGPACK_OBJECT_ARRAY ? o->via.array.size : 0;
+}
+
+int hb_cluster_proto_decode_bcast(const uint8_t *data, size_t len, hb_cluster_bcast *b) {
+    msgpack_unpacked *up;
+    const msgpack_object *root, *packet, *opts, *type, *pdata, *nsp, *rooms, *except, *flags, *vol;
+    to_json tj;
+    size_t off = 0, nslices;
+    long nr, ne;
+    int err = HB_EINVAL;
+    memset(b, 0, sizeof(*b));
+    if ((up = malloc(sizeof(*up))) == NULL)
+        return HB_ENOMEM;
+    msgpack_unpacked_init(up);
+    b->unpacked = up;
+    switch (msgpack_unpack_next(up, (const char *)data, len, &off)) {
+    case MSGPACK_UNPACK_SUCCESS:
+        break;
+    case MSGPACK_UNPACK_NOMEM_ERROR:
+        err = HB_ENOMEM;
+        goto fail;
+    default:
+        goto fail;
+    }
+    root = &up->data;
+    if (root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size < 2)
+        goto fail;
+    if (root->via.array.ptr[0].type == MSGPACK_OBJECT_STR) {
+        b->uid.base = (const uint8_t *)root->via.array.ptr[0].via.str.ptr;
+        b->uid.len = root->via.array.ptr[0].via.str.size;
+    }
+    packet = &root->via.array.ptr[1];
+    opts = root->via.array.size > 2 ? &root->via.array.ptr[2] : NULL;
+    type = map_get(packet, "type");
+    pdata = map_get(packet, "data");
+    nsp = map_get(packet, "nsp");
+    /* An EVENT (socket.io sends binary events as 2 and lets its encoder
+     * decide; an older sender may say 5). */
+    if (type == NULL || type->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        (type->via.u64 != 2 && type->via.u64 != 5) || pdata == NULL ||
+        pdata->type != MSGPACK_OBJECT_ARRAY || pdata->via.array.size == 0)
+        goto fail;
+    if (nsp != NULL && nsp->type == MSGPACK_OBJECT_STR) {
+        if (nsp->via.str.size == 0 || memchr(nsp->via.str.ptr, '\0', nsp->via.str.size) != NULL)
+            goto fail;
+        b->nsp = malloc(nsp->via.str.size + 1);
+        if (b->nsp == NULL) {
+            err = HB_ENOMEM;
+            goto fail;
+        }
+        memcpy(b->nsp, nsp->via.str.ptr, nsp->via.str.size);
+        b->nsp[nsp->via.str.size] = '\0';
+    } else if ((b->nsp = strdup("/")) == NULL) {
+        err = HB_ENOMEM;
+        goto fail;
+    }
+    memset(&tj, 0, sizeof(tj));
+    tj.bins = b->bins;
+    put_value(&tj, pdata);
+    if (tj.out.oom) {
+        free(tj.out.s);
+        err = HB_ENOMEM;
+        goto fail;
+    }
+    if (tj.too_many) {
+        free(tj.out.s);
+        goto fail;
+    }
+    b->json = tj.out.s;
+    rooms = opts ? map_get(opts, "rooms") : NULL;
+    except = opts ? map_get(opts, "except") : NULL;
+    flags = opts ? map_get(opts, "flags") : NULL;
+    vol = flags ? map_get(flags, "volatile") : NULL;
+    nslices = array_len(rooms) + array_len(except);
+    if (nslices > 0 && (b->rooms = malloc(nslices * sizeof(*b->rooms))) == NULL) {
+        err = HB_ENOMEM;
+        goto fail;
+    }
+    b->msg.nsp = b->nsp;
+    b->msg.rooms = b->rooms;
+    if ((nr = read_rooms(rooms, b->rooms)) < 0 ||
+        (ne = read_rooms(except, b->rooms + nr)) < 0)
+        goto fail;
+    b->msg.nrooms = (size_t)nr;
+    b->msg.except = b->rooms + nr;
+    b->msg.nexcept = (size_t)ne;
+    b->msg.is_volatile = vol != NULL && vol->type == MSGPACK_OBJECT_BOOLEAN && vol->via.boolean;
+    b->msg.data.base = (const uint8_t *)b->json;
+    b->msg.data.len = tj.out.len;
+    b->msg.bins = b->bins;
+    b->msg.nbins = tj.nbins;
+    return 0;
+fail:
+    hb_cluster_proto_bcast_release(b);
+    return err;
+}
+
+void hb_cluster_proto_bcast_release(hb_cluster_bcast *b) {
+    if (b->unpacked != NULL) {
+        msgpack_unpacked_destroy(b->unpacked);
+        free(b->unpacked);
+    }
+    free(b->nsp);
+    free(b->rooms);
+    free(b->json);
+    memset(b, 0, sizeof(*b));
+}
+
+/* --- requests ------------------------------------------------------------------------- */
+
+static json_t *rooms_json(const hb_slice *rooms, size_t n) {
+    json_t *a = json_array();
+    for (size_t i = 0; i < n && a != NULL; i++)
+        if (json_array_append_new(a, json_stringn((const char *)rooms[i].base, rooms[i].len)) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+int hb_cluster_proto_encode_req(const char *uid, const hb_sio_bus_req *r, char **out,
+                                size_t *len) {
+    json_t *o, *opts;
+    int type;
+    switch (r->type) {
+    case HB_SIO_BUS_JOIN:
+        type = HB_CLUSTER_REQ_REMOTE_JOIN;
+        break;
+    case HB_SIO_BUS_LEAVE:
+        type = HB_CLUSTER_REQ_REMOTE_LEAVE;
+        break;
+    case HB_SIO_BUS_DISCONNECT:
+        type = HB_CLUSTER_REQ_REMOTE_DISCONNECT;
+        break;
+    default:
+        return HB_EINVAL;
+    }
+    opts = json_object();
+    o = json_object();
+    if (opts == NULL || o == NULL ||
+        json_object_set_new(opts, "rooms", rooms_json(r->rooms, r->nrooms)) != 0 ||
+        json_object_set_new(opts, "except", rooms_json(r->except, r->nexcept)) != 0 ||
+        json_object_set_new(o, "uid", json_string(uid)) != 0 ||
+        json_object_set_new(o, "type", json_integer(type)) != 0 ||
+        json_object_set(o, "opts", opts) != 0 ||
+        (type == HB_CLUSTER_REQ_REMOTE_DISCONNECT
+             ? json_object_set_new(o, "close", json_boolean(r->close))
+             : json_object_set_new(o, "rooms", rooms_json(r->targets, r->ntargets))) != 0) {
+        json_decref(opts);
+        json_decref(o);
+        return HB_ENOMEM;
+    }
+    json_decref(opts);
+    *out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (*out == NULL)
+        return HB_ENOMEM;
+    *len = strlen(*out);
+    return 0;
+}
+
+/* The strings of a JSON array into out (borrowing the JSON's storage). */
+static size_t json_rooms(json_t *a, hb_slice *out) {
+    size_t n = 0, i;
+    json_t *x;
+    json_array_foreach(a, i, x) {
+        if (!json_is_string(x))
+            continue;
+        out[n].base = (const uint8_t *)json_string_value(x);
+        out[n].len = json_string_length(x);
+        n++;
+    }
+    return n;
+}
+
+int hb_cluster_proto_decode_req(const uint8_t *data, size_t len, const char *nsp,
+                                hb_cluster_req *q) {
+    json_t *root, *opts, *rooms, *except, *targets, *uid;
+    json_int_t type;
+    size_t n;
+    memset(q, 0, sizeof(*q));
+    if (len == 0 || data[0] != '{')
+        return HB_EINVAL; /* MessagePack requests (broadcasts with acks) are not served yet */
+    root = json_loadb((const char *)data, len, JSON_ALLOW_NUL, NULL);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return HB_EINVAL;
+    }
+    q->json = root;
+    type = json_integer_value(json_object_get(root, "type"));
+    opts = json_object_get(root, "opts");
+    if (!json_is_object(opts) || (type != HB_CLUSTER_REQ_REMOTE_JOIN &&
+                                  type != HB_CLUSTER_REQ_REMOTE_LEAVE &&
+                                  type != HB_CLUSTER_REQ_REMOTE_DISCONNECT))
+        goto invalid;
+    uid = json_object_get(root, "uid");
+    q->uid = (char *)(json_is_string(uid) ? json_string_value(uid) : "");
+    rooms = json_object_get(opts, "rooms");
+    except = json_object_get(opts, "except");
+    targets = type == HB_CLUSTER_REQ_REMOTE_DISCONNECT ? NULL : json_object_get(root, "rooms");
+    n = json_array_size(rooms) + json_array_size(except) + json_array_size(targets);
+    if (n > 0 && (q->slices = malloc(n * sizeof(*q->slices))) == NULL) {
+        hb_cluster_proto_req_release(q);
+        return HB_ENOMEM;
+    }
+    q->req.type = type == HB_CLUSTER_REQ_REMOTE_JOIN    ? HB_SIO_BUS_JOIN
+                  : type == HB_CLUSTER_REQ_REMOTE_LEAVE ? HB_SIO_BUS_LEAVE
+                                                        : HB_SIO_BUS_DISCONNECT;
+    q->req.nsp = nsp;
+    q->req.rooms = q->slices;
+    q->req.nrooms = json_rooms(rooms, q->slices);
+    q->req.except = q->slices + q->req.nrooms;
+    q->req.nexcept = json_rooms(except, q->slices + q->req.nrooms);
+    q->req.targets = q->slices + q->req.nrooms + q->req.nexcept;
+    q->req.ntargets = targets ? json_rooms(targets, q->slices + q->req.nrooms + q->req.nexcept)
+                              : 0;
+    q->req.close = json_is_true(json_object_get(root, "close"));
+    if ((q->req.type == HB_SIO_BUS_JOIN || q->req.type == HB_SIO_BUS_LEAVE) &&
+        q->req.ntargets == 0)
+        goto invalid;
+    return 0;
+invalid:
+    hb_cluster_proto_req_release(q);
+    return HB_EINVAL;
+}
+
+void hb_cluster_proto_req_release(hb_cluster_req *q) {
+    json_decref(q->json);
+    free(q->slices);
+    memset(q, 0, sizeof(*q));
+}

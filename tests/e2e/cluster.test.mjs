@@ -1,0 +1,360 @@
+// Cluster mode (--redis) for the embedded Socket.IO apps: a real
+// redis-server on a free port and three `hubbub --app testbed --redis ...`
+// nodes (its behaviour is specified at the top of ref/socketio-testbed.mjs),
+// with socket.io-client clients spread over them. Checked: room broadcasts,
+// io.emit and socket.broadcast reach every node; socketsJoin and
+// disconnectSockets cross nodes; npm's @socket.io/redis-emitter reaches the
+// clients of every node; a Node socket.io server on @socket.io/redis-adapter
+// and Hubbub nodes broadcast to each other's clients; a node killed with SIGKILL leaves the others
+// working and the registry within its TTL; a Redis restart is survived
+// (local delivery goes on, what could not cross is counted, then broadcasts
+// cross again). docs/cluster.md describes the design.
+//
+// Who does not receive a broadcast is checked with a marker: after the
+// broadcast, the same sender emits "emit-all"; a node publishes both in
+// order on one connection and Redis delivers them in order, so once every
+// client has the marker, anything sent before it has arrived too.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import { createClient } from 'redis';
+import { Server } from 'socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Emitter } from '@socket.io/redis-emitter';
+import {
+  startServer, stopChecked, client, connected, recorder, ask, until, within, freePort, request, IS_REF,
+} from './lib/sio.mjs';
+
+const SKIP = IS_REF ? 'cluster mode is Hubbub\'s (the reference has no Redis adapter)' : false;
+const WS = { transports: ['websocket'] };
+const TTL_S = 2; // --node-ttl, so that a killed node leaves the registry quickly
+const WAIT_MS = 20000; // generous bounds for a loaded 2-core machine (and ASan)
+
+// ---------------------------------------------------------------------------
+// redis-server
+
+const liveRedis = new Set();
+process.on('exit', () => {
+  for (const p of liveRedis) {
+    try { p.kill('SIGKILL'); } catch { /* gone */ }
+  }
+});
+
+/** Starts redis-server on port; resolves once it accepts connections. */
+async function startRedis(port) {
+  const proc = spawn('redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  liveRedis.add(proc);
+  let out = '';
+  const exited = new Promise((resolve) => proc.on('exit', () => { liveRedis.delete(proc); resolve(); }));
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis-server not ready in 10 s:\n${out}`)), 10000);
+    const onData = (d) => {
+      out += d;
+      if (out.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited (${code}):\n${out}`)); });
+  });
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// The cluster
+
+let redis;
+let redisPort;
+const nodes = [];
+let nodeIds = 0;
+
+async function startNode() {
+  const id = `n${nodeIds++}`;
+  const srv = await startServer({
+    app: 'testbed',
+    args: ['--redis', redis.url, '--node-id', id, '--node-ttl', String(TTL_S)],
+  });
+  srv.id = id;
+  return srv;
+}
+
+/** The samples of srv's /metrics, by name with labels: { 'a{b="c"}': 1 }. */
+async function metrics(srv) {
+  const r = await request(`${srv.url}/metrics`);
+  const m = {};
+  for (const line of r.body.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    m[line.slice(0, i)] = Number(line.slice(i + 1));
+  }
+  return m;
+}
+
+const CONNECTED_CMD = 'hubbub_redis_connected{connection="commands"}';
+const CONNECTED_SUB = 'hubbub_redis_connected{connection="subscriber"}';
+
+/** Resolves once srv has both Redis connections up (and sees n nodes). */
+async function ready(srv, n) {
+  await until(async () => {
+    const m = await metrics(srv);
+    return m[CONNECTED_CMD] === 1 && m[CONNECTED_SUB] === 1 &&
+      (n === undefined || m.hubbub_cluster_nodes === n);
+  }, WAIT_MS, `node ${srv.id} to be connected to Redis${n ? ` and see ${n} nodes` : ''}`, 100);
+}
+
+before(async () => {
+  if (SKIP) return;
+  redisPort = await freePort();
+  redis = await startRedis(redisPort);
+  for (let i = 0; i < 3; i++) nodes.push(await startNode());
+  await Promise.all(nodes.map((n) => ready(n, 3)));
+});
+
+after(async () => {
+  if (SKIP) return;
+  const errors = [];
+  for (const n of nodes) {
+    try { await stopChecked(n); } catch (e) { errors.push(e); }
+  }
+  if (redis) await redis.stop();
+  if (errors.length) throw errors[0];
+});
+
+/** A connected client on node i, recording what it receives. */
+async function member(t, i) {
+  const sock = client(t, nodes[i], WS);
+  const rec = recorder(sock);
+  await connected(sock, 10000);
+  return { sock, rec, node: i };
+}
+
+let markers = 0;
+/** sender emits "emit-all" with a fresh marker; resolves once all have it. */
+async function marker(sender, all) {
+  const m = `marker-${++markers}`;
+  sender.sock.emit('emit-all', m);
+  await Promise.all(all.map(({ rec }) =>
+    until(() => rec.of('all').some((a) => a[0] === m), WAIT_MS, `marker ${m}`)));
+  return m;
+}
+
+/** The first arguments of the events ev a recorder got, markers left out. */
+function got(rec, ev) {
+  return rec.of(ev).map((a) => a[0]).filter((x) => !(typeof x === 'string' && x.startsWith('marker-')));
+}
+
+// ---------------------------------------------------------------------------
+
+test('a room broadcast reaches its members on every node, once, and nobody else', { skip: SKIP }, async (t) => {
+  const a = await Promise.all([0, 1, 2].map((i) => member(t, i)));
+  const outsiders = await Promise.all([0, 1, 2].map((i) => member(t, i)));
+  for (const m of a) assert.deepEqual(await ask(m.sock, 'join', 'room-1'), 'joined');
+  a[1].sock.emit('to-room', 'room-1', { from: 'node 1', n: 1.5, s: 'é\u0001' });
+  await marker(a[1], [...a, ...outsiders]);
+  for (const m of a) assert.deepEqual(got(m.rec, 'room-msg'), [{ from: 'node 1', n: 1.5, s: 'é\u0001' }]);
+  for (const m of outsiders) assert.deepEqual(got(m.rec, 'room-msg'), []);
+});
+
+test('io.emit reaches every client of every node exactly once', { skip: SKIP }, async (t) => {
+  const all = await Promise.all([0, 0, 1, 2, 2].map((i) => member(t, i)));
+  all[3].sock.emit('emit-all', 'to everyone');
+  await until(() => all.every((m) => got(m.rec, 'all').length >= 1), WAIT_MS, 'io.emit on every node');
+  await marker(all[0], all);
+  for (const m of all) assert.deepEqual(got(m.rec, 'all'), ['to everyone']);
+});
+
+test('socket.broadcast reaches the other nodes and skips only the sender', { skip: SKIP }, async (t) => {
+  const all = await Promise.all([0, 1, 2].map((i) => member(t, i)));
+  all[0].sock.emit('broadcast', 'not to me');
+  await marker(all[0], all);
+  assert.deepEqual(got(all[0].rec, 'bcast'), []);
+  assert.deepEqual(got(all[1].rec, 'bcast'), ['not to me']);
+  assert.deepEqual(got(all[2].rec, 'bcast'), ['not to me']);
+});
+
+test('socketsJoin and disconnectSockets act on the sockets of every node', { skip: SKIP }, async (t) => {
+  const a = await Promise.all([0, 1, 2].map((i) => member(t, i)));
+  const other = await member(t, 1);
+  for (const m of a) await ask(m.sock, 'join', 'sj-src');
+  assert.equal(await ask(a[2].sock, 'sockets-join', 'sj-src', 'sj-dst'), 'ok');
+  // The join request and this broadcast leave node 2 in this order.
+  a[2].sock.emit('to-room', 'sj-dst', 'moved');
+  await marker(a[2], [...a, other]);
+  for (const m of a) assert.deepEqual(got(m.rec, 'room-msg'), ['moved']);
+  assert.deepEqual(got(other.rec, 'room-msg'), []);
+  assert.deepEqual(await ask(a[1].sock, 'rooms'), [a[1].sock.id, 'sj-dst', 'sj-src'].sort());
+
+  const gone = a.map((m) => new Promise((resolve) => m.sock.once('disconnect', resolve)));
+  assert.equal(await ask(other.sock, 'disconnect-room', 'sj-dst'), 'ok');
+  const reasons = await within(Promise.all(gone), WAIT_MS, 'the disconnects');
+  assert.deepEqual(reasons, ['io server disconnect', 'io server disconnect', 'io server disconnect']);
+  assert.equal(other.sock.connected, true);
+});
+
+test('@socket.io/redis-emitter reaches rooms and namespaces on every node', { skip: SKIP }, async (t) => {
+  const rc = createClient({ url: redis.url });
+  rc.on('error', () => {});
+  await rc.connect();
+  t.after(() => rc.quit().catch(() => {}));
+  const emitter = new Emitter(rc);
+  const a = await Promise.all([0, 1, 2].map((i) => member(t, i)));
+  const outsider = await member(t, 2);
+  for (const m of a) await ask(m.sock, 'join', 'em-room');
+
+  emitter.to('em-room').emit('ext', 42, { deep: [true, null, 'x'] }, Buffer.from([1, 2, 3]));
+  emitter.emit('ext-all', 'from a Node backend', -0.25);
+  await until(() => [...a, outsider].every((m) => m.rec.of('ext-all').length === 1), WAIT_MS, 'ext-all everywhere');
+  await until(() => a.every((m) => m.rec.of('ext').length === 1), WAIT_MS, 'ext in em-room');
+  for (const m of a) {
+    const [n, obj, bin] = m.rec.of('ext')[0];
+    assert.equal(n, 42);
+    assert.deepEqual(obj, { deep: [true, null, 'x'] });
+    assert.ok(Buffer.isBuffer(bin), 'the binary argument arrives as binary');
+    assert.deepEqual([...bin], [1, 2, 3]);
+    assert.deepEqual(m.rec.of('ext-all')[0], ['from a Node backend', -0.25]);
+  }
+  // emitted after ext: once it is everywhere, ext would have arrived too
+  assert.deepEqual(outsider.rec.of('ext'), []);
+
+  // .except() and socketsJoin() from the emitter
+  emitter.in('em-room').socketsJoin('em-joined');
+  await until(async () => (await ask(a[0].sock, 'rooms')).includes('em-joined'), WAIT_MS, 'socketsJoin');
+  await until(async () => (await ask(a[2].sock, 'rooms')).includes('em-joined'), WAIT_MS, 'socketsJoin');
+  emitter.to('em-joined').except(a[1].sock.id).emit('ext-2', 'all but a1');
+  await until(() => a[0].rec.of('ext-2').length === 1 && a[2].rec.of('ext-2').length === 1, WAIT_MS, 'ext-2');
+  await marker(a[1], [...a, outsider]);
+  assert.deepEqual(a[1].rec.of('ext-2'), []);
+  assert.deepEqual(outsider.rec.of('ext-2'), []);
+
+  // Another namespace (a dynamic one of the testbed, made on each node by
+  // its first client there): only its sockets get it, on every node.
+  const dyn = await Promise.all([0, 2].map(async (i) => {
+    const sock = client(t, nodes[i], { ...WS, nsp: '/dyn-7' });
+    const rec = recorder(sock);
+    await connected(sock, 10000);
+    await rec.waitFor('dyn-hello', 1, WAIT_MS);
+    return { sock, rec };
+  }));
+  emitter.of('/dyn-7').emit('ext-dyn', 'to /dyn-7');
+  await until(() => dyn.every((m) => m.rec.of('ext-dyn').length === 1), WAIT_MS, 'ext-dyn on /dyn-7');
+  await marker(a[0], [...a, outsider]);
+  for (const m of [...a, outsider]) assert.deepEqual(m.rec.of('ext-dyn'), []);
+});
+
+test('a socket.io server on @socket.io/redis-adapter and Hubbub nodes broadcast to each other', { skip: SKIP }, async (t) => {
+  const pub = createClient({ url: redis.url });
+  const sub = pub.duplicate();
+  pub.on('error', () => {});
+  sub.on('error', () => {});
+  await pub.connect();
+  await sub.connect();
+  const httpServer = http.createServer();
+  const io = new Server(httpServer, { adapter: createAdapter(pub, sub) });
+  io.on('connection', (socket) => {
+    socket.on('join', (room, ack) => { socket.join(room); ack('joined', room); });
+    socket.on('to-room', (room, payload) => io.to(room).emit('room-msg', payload));
+  });
+  await new Promise((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
+  t.after(async () => {
+    io.close();
+    await pub.quit().catch(() => {});
+    await sub.quit().catch(() => {});
+  });
+  const nodeSrv = { url: `http://127.0.0.1:${httpServer.address().port}` };
+  const onNode = client(t, nodeSrv, WS);
+  const nodeRec = recorder(onNode);
+  await connected(onNode, 10000);
+  const a = await Promise.all([0, 2].map((i) => member(t, i)));
+  for (const m of [...a, { sock: onNode }]) assert.equal(await ask(m.sock, 'join', 'mixed'), 'joined');
+
+  // Hubbub -> socket.io: a room broadcast with a binary argument.
+  a[0].sock.emit('to-room', 'mixed', { from: 'hubbub', bin: Buffer.from('hb') });
+  // socket.io -> Hubbub
+  onNode.emit('to-room', 'mixed', 'from node');
+  io.emit('all', 'io.emit of node', Buffer.from([7]));
+  const all = [...a, { rec: nodeRec }];
+  await until(() => all.every((m) => m.rec.of('room-msg').length === 2 && m.rec.of('all').length === 1),
+    WAIT_MS, 'the broadcasts of both kinds of nodes');
+  for (const m of all) {
+    const msgs = m.rec.of('room-msg').map((x) => x[0]);
+    const fromHubbub = msgs.find((x) => typeof x === 'object');
+    assert.equal(fromHubbub.from, 'hubbub');
+    assert.ok(Buffer.isBuffer(fromHubbub.bin));
+    assert.equal(fromHubbub.bin.toString(), 'hb');
+    assert.ok(msgs.includes('from node'));
+    const [text, bin] = m.rec.of('all')[0];
+    assert.equal(text, 'io.emit of node');
+    assert.deepEqual([...bin], [7]);
+  }
+
+  // socket.io's socketsJoin reaches Hubbub's sockets.
+  io.in('mixed').socketsJoin('mixed-2');
+  await until(async () => (await ask(a[1].sock, 'rooms')).includes('mixed-2'), WAIT_MS, 'socketsJoin from socket.io');
+});
+
+test('a node killed with SIGKILL leaves the others working and the registry within its TTL', { skip: SKIP }, async (t) => {
+  const doomed = await startNode();
+  await ready(doomed, 4);
+  await Promise.all(nodes.map((n) => ready(n, 4)));
+  const onDoomed = client(t, doomed, WS);
+  await connected(onDoomed, 10000);
+  const a = await Promise.all([0, 1, 2].map((i) => member(t, i)));
+  doomed.proc.kill('SIGKILL');
+  await new Promise((resolve) => doomed.proc.once('exit', resolve));
+
+  a[0].sock.emit('emit-all', 'after the kill');
+  await until(() => a.every((m) => got(m.rec, 'all').includes('after the kill')), WAIT_MS, 'broadcast after the kill');
+  // Within the TTL (plus a refresh period and slack), every node sees 3.
+  await Promise.all(nodes.map((n) => ready(n, 3)));
+  const rc = createClient({ url: redis.url });
+  rc.on('error', () => {});
+  await rc.connect();
+  t.after(() => rc.quit().catch(() => {}));
+  const keys = (await rc.keys('hubbub:node:*')).sort();
+  assert.deepEqual(keys, nodes.map((n) => `hubbub:node:${n.id}`).sort());
+  assert.match(nodes[0].stderr(), new RegExp(`node ${doomed.id} \\(127\\.0\\.0\\.1:${doomed.port}\\) left`));
+});
+
+test('a Redis restart: local delivery goes on, then broadcasts cross nodes again', { skip: SKIP }, async (t) => {
+  const a = await Promise.all([0, 0, 1, 2].map((i) => member(t, i)));
+  const before = await metrics(nodes[0]);
+  await redis.stop();
+  await Promise.all(nodes.map((n) => until(async () => (await metrics(n))[CONNECTED_CMD] === 0,
+    WAIT_MS, `node ${n.id} to notice Redis is gone`, 100)));
+
+  // Redis away: the node's own clients still get its broadcasts; what should
+  // have crossed is dropped and counted, not queued.
+  a[0].sock.emit('emit-all', 'while Redis is away');
+  await until(() => got(a[0].rec, 'all').includes('while Redis is away') &&
+    got(a[1].rec, 'all').includes('while Redis is away'), WAIT_MS, 'local delivery without Redis');
+  const during = await metrics(nodes[0]);
+  assert.ok(during.hubbub_redis_dropped_total > before.hubbub_redis_dropped_total, 'the drop is counted');
+  assert.ok(during.hubbub_redis_errors_total > before.hubbub_redis_errors_total, 'the lost connection is counted');
+  assert.match(nodes[0].stderr(), /lost the commands connection to 127\.0\.0\.1:\d+/);
+
+  redis = await startRedis(redisPort);
+  await Promise.all(nodes.map((n) => ready(n, 3)));
+  assert.match(nodes[0].stderr(), /connected to 127\.0\.0\.1:\d+ again \(subscriber connection\)/);
+
+  a[3].sock.emit('emit-all', 'Redis is back');
+  await until(() => a.every((m) => got(m.rec, 'all').includes('Redis is back')), WAIT_MS, 'broadcast after the restart');
+  // Dropped, not buffered: what node 0 sent during the outage never arrives
+  // (it would have come before "Redis is back").
+  assert.deepEqual(got(a[2].rec, 'all'), ['Redis is back']);
+  assert.deepEqual(got(a[3].rec, 'all'), ['Redis is back']);
+  for (const m of a) await ask(m.sock, 'join', 'after-restart');
+  a[2].sock.emit('to-room', 'after-restart', 'rooms too');
+  await until(() => a.every((m) => got(m.rec, 'room-msg').includes('rooms too')), WAIT_MS, 'room broadcast after the restart');
+});

@@ -1,0 +1,294 @@
+/* Tests for src/cluster/proto.c: broadcasts byte for byte as notepack.io
+ * (the encoder of @socket.io/redis-adapter and @socket.io/redis-emitter)
+ * writes them, in both directions; JSON text conversions (numbers, strings,
+ * invalid UTF-8, binary placeholders); malformed and unsupported input; the
+ * channel names; requests. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cluster/proto.h"
+#include "hubbub/error.h"
+
+/* notepack.io encode(["abcdefghijkl", {type: 2, data: ["ev", 1,
+ * Buffer.from([9, 8]), 2.5, -7, "x".repeat(40), {k: null}], nsp: "/"},
+ * {rooms: ["r"], except: ["e1", "e2"], flags: {}}]) */
+static const uint8_t js_bcast[] = {
+    0x93, 0xac, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x83, 0xa4,
+    0x74, 0x79, 0x70, 0x65, 0x02, 0xa4, 0x64, 0x61, 0x74, 0x61, 0x97, 0xa2, 0x65, 0x76, 0x01, 0xc4,
+    0x02, 0x09, 0x08, 0xcb, 0x40, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf9, 0xd9, 0x28, 0x78,
+    0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78,
+    0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78,
+    0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x81, 0xa1, 0x6b, 0xc0, 0xa3, 0x6e, 0x73, 0x70, 0xa1,
+    0x2f, 0x83, 0xa5, 0x72, 0x6f, 0x6f, 0x6d, 0x73, 0x91, 0xa1, 0x72, 0xa6, 0x65, 0x78, 0x63, 0x65,
+    0x70, 0x74, 0x92, 0xa2, 0x65, 0x31, 0xa2, 0x65, 0x32, 0xa5, 0x66, 0x6c, 0x61, 0x67, 0x73, 0x80,
+};
+#define XS40 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+#define JS_BCAST_JSON                                                                              \
+    "[\"ev\",1,{\"_placeholder\":true,\"num\":0},2.5,-7,\"" XS40 "\",{\"k\":null}]"
+
+/* @socket.io/redis-emitter's emit on .of("/chat").volatile: notepack.io
+ * encode(["emitter", {type: 2, data: ["vol"], nsp: "/chat"}, {rooms: [],
+ * flags: {volatile: true}, except: []}]) */
+static const uint8_t js_volatile[] = {
+    0x93, 0xa7, 0x65, 0x6d, 0x69, 0x74, 0x74, 0x65, 0x72, 0x83, 0xa4, 0x74, 0x79, 0x70, 0x65, 0x02,
+    0xa4, 0x64, 0x61, 0x74, 0x61, 0x91, 0xa3, 0x76, 0x6f, 0x6c, 0xa3, 0x6e, 0x73, 0x70, 0xa5, 0x2f,
+    0x63, 0x68, 0x61, 0x74, 0x83, 0xa5, 0x72, 0x6f, 0x6f, 0x6d, 0x73, 0x90, 0xa5, 0x66, 0x6c, 0x61,
+    0x67, 0x73, 0x81, 0xa8, 0x76, 0x6f, 0x6c, 0x61, 0x74, 0x69, 0x6c, 0x65, 0xc3, 0xa6, 0x65, 0x78,
+    0x63, 0x65, 0x70, 0x74, 0x90,
+};
+
+static hb_slice sl(const char *s) {
+    hb_slice x = {(const uint8_t *)s, strlen(s)};
+    return x;
+}
+
+static void assert_slice(hb_slice s, const char *want) {
+    assert_int_equal(s.len, strlen(want));
+    assert_memory_equal(s.base, want, s.len);
+}
+
+static void test_decode_notepack(void **state) {
+    hb_cluster_bcast b;
+    (void)state;
+    assert_int_equal(hb_cluster_proto_decode_bcast(js_bcast, sizeof(js_bcast), &b), 0);
+    assert_slice(b.uid, "abcdefghijkl");
+    assert_string_equal(b.msg.nsp, "/");
+    assert_int_equal(b.msg.nrooms, 1);
+    assert_slice(b.msg.rooms[0], "r");
+    assert_int_equal(b.msg.nexcept, 2);
+    assert_slice(b.msg.except[0], "e1");
+    assert_slice(b.msg.except[1], "e2");
+    assert_int_equal(b.msg.is_volatile, 0);
+    assert_slice(b.msg.data, JS_BCAST_JSON);
+    assert_int_equal(b.msg.nbins, 1);
+    assert_int_equal(b.msg.bins[0].len, 2);
+    assert_memory_equal(b.msg.bins[0].data, "\x09\x08", 2);
+    hb_cluster_proto_bcast_release(&b);
+
+    assert_int_equal(hb_cluster_proto_decode_bcast(js_volatile, sizeof(js_volatile), &b), 0);
+    assert_slice(b.uid, "emitter");
+    assert_string_equal(b.msg.nsp, "/chat");
+    assert_int_equal(b.msg.nrooms, 0);
+    assert_int_equal(b.msg.nexcept, 0);
+    assert_int_equal(b.msg.is_volatile, 1);
+    assert_slice(b.msg.data, "[\"vol\"]");
+    assert_int_equal(b.msg.nbins, 0);
+    hb_cluster_proto_bcast_release(&b);
+}
+
+/* What Hubbub publishes is what notepack.io writes for the same message. */
+static void test_encode_like_notepack(void **state) {
+    hb_slice rooms[] = {sl("r")}, except[] = {sl("e1"), sl("e2")};
+    hb_bin bin = {(const uint8_t *)"\x09\x08", 2};
+    hb_sio_bus_msg m = {0};
+    uint8_t *out;
+    size_t len;
+    (void)state;
+    m.nsp = "/";
+    m.rooms = rooms;
+    m.nrooms = 1;
+    m.except = except;
+    m.nexcept = 2;
+    m.data = sl(JS_BCAST_JSON);
+    m.bins = &bin;
+    m.nbins = 1;
+    assert_int_equal(hb_cluster_proto_encode_bcast("abcdefghijkl", &m, &out, &len), 0);
+    assert_int_equal(len, sizeof(js_bcast));
+    assert_memory_equal(out, js_bcast, len);
+    free(out);
+}
+
+static void test_round_trip_values(void **state) {
+    static const char *const texts[] = {
+        "[\"e\"]",
+        "[\"e\",\"\\\"quoted\\\\ and \\u0001 control\\n\",\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"]",
+        "[\"e\",0,-1,4294967296,-9007199254740993,0.1,1.5e-07,1e+300,-2.5]",
+        "[\"e\",{\"a\":{\"b\":[[],{},null,true,false]}},[1,[2,[3]]]]",
+        "[\"e\",{\"_placeholder\":true,\"num\":1},{\"x\":{\"_placeholder\":true,\"num\":0}}]",
+    };
+    static const char *const want[] = {
+        "[\"e\"]",
+        "[\"e\",\"\\\"quoted\\\\ and \\u0001 control\\u000a\",\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"]",
+        "[\"e\",0,-1,4294967296,-9007199254740993,0.1,1.5e-7,1e+300,-2.5]",
+        "[\"e\",{\"a\":{\"b\":[[],{},null,true,false]}},[1,[2,[3]]]]",
+        /* bins are renumbered in the order they appear */
+        "[\"e\",{\"_placeholder\":true,\"num\":0},{\"x\":{\"_placeholder\":true,\"num\":1}}]",
+    };
+    hb_bin bins[2] = {{(const uint8_t *)"zero", 4}, {(const uint8_t *)"", 0}};
+    (void)state;
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        hb_sio_bus_msg m = {0};
+        hb_cluster_bcast b;
+        uint8_t *out;
+        size_t len;
+        m.nsp = "/n";
+        m.data = sl(texts[i]);
+        m.bins = bins;
+        m.nbins = 2;
+        m.is_volatile = 1;
+        assert_int_equal(hb_cluster_proto_encode_bcast("u", &m, &out, &len), 0);
+        assert_int_equal(hb_cluster_proto_decode_bcast(out, len, &b), 0);
+        assert_string_equal(b.msg.data.base, want[i]);
+        assert_string_equal(b.msg.nsp, "/n");
+        assert_int_equal(b.msg.is_volatile, 1);
+        if (i == 4) {
+            assert_int_equal(b.msg.nbins, 2);
+            assert_int_equal(b.msg.bins[0].len, 0); /* placeholder 1 came first */
+            assert_int_equal(b.msg.bins[1].len, 4);
+            assert_memory_equal(b.msg.bins[1].data, "zero", 4);
+        }
+        hb_cluster_proto_bcast_release(&b);
+        free(out);
+    }
+}
+
+/* notepack writes what JavaScript strings hold; a lone surrogate is not
+ * UTF-8, and clients must get valid text. */
+static void test_invalid_utf8_replaced(void **state) {
+    const uint8_t msg[] = {0x93, 0xa1, 'u', 0x82, 0xa4, 't', 'y', 'p', 'e', 0x02,
+                           0xa4, 'd', 'a', 't', 'a', 0x92, 0xa1, 'e', 0xa5, 'a',
+                           0xed, 0xa0, 0x80, 0x80, 0x80 /* opts: {} */};
+    hb_cluster_bcast b;
+    (void)state;
+    assert_int_equal(hb_cluster_proto_decode_bcast(msg, sizeof(msg), &b), 0);
+    assert_string_equal(b.msg.nsp, "/"); /* nsp absent: "/" as the adapter does */
+    assert_string_equal(b.msg.data.base, "[\"e\",\"a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"]");
+    hb_cluster_proto_bcast_release(&b);
+}
+
+static void test_decode_refuses(void **state) {
+    /* an ACK packet, a CONNECT, data not an array, a numeric room */
+    const uint8_t ack[] = {0x93, 0xa1, 'u', 0x82, 0xa4, 't', 'y', 'p', 'e', 0x03,
+                           0xa4, 'd', 'a', 't', 'a', 0x91, 0x01};
+    const uint8_t no_array[] = {0x93, 0xa1, 'u', 0x82, 0xa4, 't', 'y', 'p', 'e', 0x02,
+                                0xa4, 'd', 'a', 't', 'a', 0xa1, 'x'};
+    const uint8_t num_room[] = {0x93, 0xa1, 'u', 0x82, 0xa4, 't', 'y', 'p', 'e', 0x02,
+                                0xa4, 'd', 'a', 't', 'a', 0x91, 0xa1, 'e', 0x81, 0xa5,
+                                'r', 'o', 'o', 'm', 's', 0x91, 0x05};
+    hb_cluster_bcast b;
+    (void)state;
+    assert_int_equal(hb_cluster_proto_decode_bcast(ack, sizeof(ack), &b), HB_EINVAL);
+    assert_int_equal(hb_cluster_proto_decode_bcast(no_array, sizeof(no_array), &b), HB_EINVAL);
+    assert_int_equal(hb_cluster_proto_decode_bcast(num_room, sizeof(num_room), &b), HB_EINVAL);
+    assert_int_equal(hb_cluster_proto_decode_bcast((const uint8_t *)"", 0, &b), HB_EINVAL);
+    /* every truncation of a valid message */
+    for (size_t n = 0; n < sizeof(js_bcast); n++)
+        assert_int_equal(hb_cluster_proto_decode_bcast(js_bcast, n, &b), HB_EINVAL);
+}
+
+static void test_too_many_bins(void **state) {
+    /* [u, {type: 2, data: ["e", bin x 65]}] */
+    uint8_t msg[64 + 65 * 2];
+    size_t n = 0;
+    hb_cluster_bcast b;
+    (void)state;
+    const uint8_t head[] = {0x92, 0xa1, 'u', 0x82, 0xa4, 't', 'y', 'p', 'e', 0x02,
+                            0xa4, 'd', 'a', 't', 'a', 0xdc, 0x00, 66, 0xa1, 'e'};
+    memcpy(msg, head, sizeof(head));
+    n = sizeof(head);
+    for (int i = 0; i < 65; i++) {
+        msg[n++] = 0xc4;
+        msg[n++] = 0x00;
+    }
+    assert_int_equal(hb_cluster_proto_decode_bcast(msg, n, &b), HB_EINVAL);
+    /* 64 are fine */
+    msg[17] = 65;
+    assert_int_equal(hb_cluster_proto_decode_bcast(msg, n - 2, &b), 0);
+    assert_int_equal(b.msg.nbins, 64);
+    hb_cluster_proto_bcast_release(&b);
+}
+
+static void test_channels(void **state) {
+    hb_slice one[] = {sl("room-1")}, two[] = {sl("a"), sl("b")};
+    size_t len;
+    char *c;
+    (void)state;
+    c = hb_cluster_proto_bcast_channel("/", NULL, 0, &len);
+    assert_string_equal(c, "socket.io#/#");
+    assert_int_equal(len, 12);
+    free(c);
+    c = hb_cluster_proto_bcast_channel("/chat", one, 1, &len);
+    assert_string_equal(c, "socket.io#/chat#room-1#");
+    free(c);
+    c = hb_cluster_proto_bcast_channel("/chat", two, 2, &len);
+    assert_string_equal(c, "socket.io#/chat#");
+    free(c);
+    c = hb_cluster_proto_req_channel("/x", &len);
+    assert_string_equal(c, "socket.io-request#/x#");
+    free(c);
+    c = hb_cluster_proto_req_channel_nsp("socket.io-request#/x#y#", 23);
+    assert_string_equal(c, "/x#y");
+    free(c);
+    assert_null(hb_cluster_proto_req_channel_nsp("socket.io-response#/#", 21));
+    assert_null(hb_cluster_proto_req_channel_nsp("socket.io-request#", 18));
+}
+
+static void test_requests(void **state) {
+    hb_slice rooms[] = {sl("r")}, targets[] = {sl("t1")};
+    hb_sio_bus_req r = {0};
+    hb_cluster_req q;
+    const char *emitter =
+        "{\"type\":4,\"opts\":{\"rooms\":[\"a\",\"b\"],\"except\":[\"c\"]},\"close\":true}";
+    char *json;
+    size_t len;
+    (void)state;
+    r.type = HB_SIO_BUS_JOIN;
+    r.nsp = "/";
+    r.rooms = rooms;
+    r.nrooms = 1;
+    r.targets = targets;
+    r.ntargets = 1;
+    assert_int_equal(hb_cluster_proto_encode_req("me", &r, &json, &len), 0);
+    assert_string_equal(json, "{\"uid\":\"me\",\"type\":2,\"opts\":{\"rooms\":[\"r\"],\"except\":[]},"
+                              "\"rooms\":[\"t1\"]}");
+    assert_int_equal(hb_cluster_proto_decode_req((const uint8_t *)json, len, "/", &q), 0);
+    assert_string_equal(q.uid, "me");
+    assert_int_equal(q.req.type, HB_SIO_BUS_JOIN);
+    assert_int_equal(q.req.nrooms, 1);
+    assert_slice(q.req.rooms[0], "r");
+    assert_int_equal(q.req.nexcept, 0);
+    assert_int_equal(q.req.ntargets, 1);
+    assert_slice(q.req.targets[0], "t1");
+    hb_cluster_proto_req_release(&q);
+    free(json);
+
+    assert_int_equal(hb_cluster_proto_decode_req((const uint8_t *)emitter, strlen(emitter), "/c",
+                                                 &q), 0);
+    assert_string_equal(q.uid, "");
+    assert_string_equal(q.req.nsp, "/c");
+    assert_int_equal(q.req.type, HB_SIO_BUS_DISCONNECT);
+    assert_int_equal(q.req.close, 1);
+    assert_int_equal(q.req.nrooms, 2);
+    assert_int_equal(q.req.nexcept, 1);
+    assert_slice(q.req.except[0], "c");
+    hb_cluster_proto_req_release(&q);
+
+    /* what this node does not serve: fetchSockets (5), serverSideEmit (6),
+     * a join without opts (a single socket, by id) */
+    assert_int_equal(hb_cluster_proto_decode_req((const uint8_t *)"{\"type\":5}", 10, "/", &q),
+                     HB_EINVAL);
+    assert_int_equal(hb_cluster_proto_decode_req(
+                         (const uint8_t *)"{\"type\":2,\"sid\":\"x\",\"room\":\"r\"}", 31, "/", &q),
+                     HB_EINVAL);
+    assert_int_equal(hb_cluster_proto_decode_req((const uint8_t *)"\x85", 1, "/", &q), HB_EINVAL);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_decode_notepack),
+        cmocka_unit_test(test_encode_like_notepack),
+        cmocka_unit_test(test_round_trip_values),
+        cmocka_unit_test(test_invalid_utf8_replaced),
+        cmocka_unit_test(test_decode_refuses),
+        cmocka_unit_test(test_too_many_bins),
+        cmocka_unit_test(test_channels),
+        cmocka_unit_test(test_requests),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
