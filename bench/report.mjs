@@ -248,11 +248,10 @@ if (hasGnuplot) {
     // a failed rate is tried twice and the second try counts: keep the last run of each rate
     const byRate = new Map();
     for (const r of runs) if (r.scenario === 'fanout' && r.label === label && r.run === 'search') byRate.set(r.rate, r);
-    const pts = [...byRate.values()].filter((r) => r.delivered_per_s > 0 && r.p99_ms != null)
-      .sort((a, b) => a.delivered_per_s - b.delivered_per_s);
+    const pts = [...byRate.values()].filter((r) => r.p99_ms != null).sort((a, b) => a.offered_per_s - b.offered_per_s);
     if (!pts.length) continue;
     const f = path.join(outDir, `latency-${label}.dat`);
-    fs.writeFileSync(f, '# delivered_per_s p50_ms p99_ms\n' + pts.map((r) => `${r.delivered_per_s} ${r.p50_ms} ${r.p99_ms}`).join('\n') + '\n');
+    fs.writeFileSync(f, '# offered_per_s p50_ms p99_ms delivered_per_s\n' + pts.map((r) => `${r.offered_per_s} ${r.p50_ms} ${r.p99_ms} ${r.delivered_per_s}`).join('\n') + '\n');
     lat.push({ label, f });
   }
   if (lat.length) {
@@ -261,8 +260,8 @@ if (hasGnuplot) {
       'set terminal pngcairo size 900,560 font "sans,11"',
       `set output "${path.join(outDir, 'latency.png')}"`,
       `set title "Fan-out to one room of ${members} members, paced publisher: latency against load"`,
-      'set xlabel "delivered messages per second"', 'set ylabel "latency (ms)"',
-      'set logscale y', 'set grid', 'set key top left', 'set format x "%.0s%c"',
+      'set xlabel "offered load: messages per second to deliver (publish rate × members)"', 'set ylabel "latency (ms)"',
+      'set logscale xy', 'set grid', 'set key top right', 'set format x "%.0s%c"',
       'set arrow from graph 0, first 100 to graph 1, first 100 nohead dashtype 2 lc rgb "#999999"',
       'plot ' + lat.flatMap(({ label, f }) => [
         `"${f}" using 1:3 with linespoints lw 2 pt 7 lc rgb "${colors[label]}" title "${label} p99"`,

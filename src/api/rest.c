@@ -252,10 +252,26 @@ static int matches(const hb_filter *f, hb_hub_conn *c) {
  * pass filter f, into v. */
 static int select_conns(hb_hub *hub, const char *group, const hb_filter *f, hb_group_vec *v) {
     hb_groups_filter gf = {0};
-    hb_slice one, *cand = NULL;
+    hb_slice one;
     const hb_slice *cg;
     size_t ncg, kept = 0;
     int err;
+    if (group == NULL && f != NULL && hb_filter_candidate_connections(f, &cg, &ncg)) {
+        /* "connectionId eq '...'" (what socket.join sends): look the ids
+         * up instead of testing every connection of the hub. */
+        for (size_t i = 0; i < ncg; i++) {
+            char id[128];
+            hb_hub_conn *c;
+            if (cg[i].len >= sizeof(id))
+                continue;
+            memcpy(id, cg[i].base, cg[i].len);
+            id[cg[i].len] = '\0';
+            c = hb_hub_find(hub, id);
+            if (c != NULL && matches(f, c) && (err = hb_group_vec_push(v, &c->member)) != 0)
+                return err;
+        }
+        return 0;
+    }
     if (group != NULL) {
         one.base = (const uint8_t *)group;
         one.len = strlen(group);
@@ -265,7 +281,6 @@ static int select_conns(hb_hub *hub, const char *group, const hb_filter *f, hb_g
         gf.to = cg;
         gf.nto = ncg;
     }
-    (void)cand;
     if ((err = hb_groups_select(hb_hub_groups(hub), &gf, v)) != 0)
         return err;
     for (size_t i = 0; i < v->n; i++)
@@ -774,10 +789,14 @@ void hb_rest_dispatch(const hb_rest_ctx *ctx, const char *method, const char *pa
     }
     free(filter);
     r.hub = hb_hubs_get(ctx->hubs, hub, 1);
-    if (r.hub == NULL)
+    if (r.hub == NULL) {
         reply_error(reply, 500, "out of memory");
-    else
+    } else {
         route(&r);
+        /* A call on a hub nobody uses must not leave it behind: hub names
+         * come from requests. */
+        hb_hubs_drop_unused(ctx->hubs, r.hub);
+    }
     hb_filter_free(r.filter);
     free(copy);
 }

@@ -1,6 +1,7 @@
 /* hubbub's main: reads the options, creates the server through the public
  * API, sets up the built-in app chosen with --app (examples/, written on
  * that same API), and runs until SIGTERM/SIGINT. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,9 @@ int main(int argc, char **argv) {
     }
     hb_log_set_level(hb_log_parse_level(o.log_level));
     hb_log_set_json(strcmp(o.log_format, "json") == 0);
+    /* A service outlives the terminal or job that started it: a hangup
+     * must not kill it silently (stop it with SIGTERM). */
+    signal(SIGHUP, SIG_IGN);
 
     so.listen = o.listen;
     so.path = o.path;

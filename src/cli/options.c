@@ -81,7 +81,9 @@ static void usage(FILE *f) {
     fprintf(f, "  %-28s %s\n", "--help", "print this help and exit");
     fprintf(f, "  %-28s %s\n", "--version", "print the version and exit");
     fprintf(f, "\nEndpoints: <path> (Engine.IO), /clients/socketio/hubs/<hub>/, /api/health, "
-               "/metrics.\nSignals: SIGTERM or SIGINT stop gracefully.\n");
+               "/metrics,\n/server/tunnel (app servers), /api/hubs/<hub>/... (REST).\n"
+               "Signals: SIGTERM or SIGINT stop gracefully (a second one: at once); SIGHUP is "
+               "ignored.\n");
 }
 
 static int set(hb_cli_options *o, const flag *fl, const char *value, const char *origin) {

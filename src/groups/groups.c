@@ -253,7 +253,7 @@ hb_group_link *hb_group_link_next(const hb_group_link *l) {
     return l->mnext;
 }
 
-static int push(hb_group_vec *v, hb_group_member *m) {
+int hb_group_vec_push(hb_group_vec *v, hb_group_member *m) {
     if (v->n == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 8;
         hb_group_member **items;
@@ -292,7 +292,7 @@ int hb_groups_select(hb_groups *g, const hb_groups_filter *f, hb_group_vec *v) {
     }
     if (f->nto == 0) {
         for (hb_group_member *m = g->head; m != NULL; m = m->next)
-            if (m->mark != e && m != f->skip && push(v, m) != 0)
+            if (m->mark != e && m != f->skip && hb_group_vec_push(v, m) != 0)
                 return HB_ENOMEM;
         return 0;
     }
@@ -304,7 +304,7 @@ int hb_groups_select(hb_groups *g, const hb_groups_filter *f, hb_group_vec *v) {
             if (m->mark == e || m == f->skip)
                 continue;
             m->mark = e;
-            if (push(v, m) != 0)
+            if (hb_group_vec_push(v, m) != 0)
                 return HB_ENOMEM;
         }
     }

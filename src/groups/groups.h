@@ -78,6 +78,8 @@ hb_group_link *hb_group_link_next(const hb_group_link *l);
  * through v, since the members are borrowed pointers. Returns 0 or
  * HB_ENOMEM (v then holds what was selected so far). */
 int hb_groups_select(hb_groups *g, const hb_groups_filter *f, hb_group_vec *v);
+/* Appends m to v. Returns 0 or HB_ENOMEM. */
+int hb_group_vec_push(hb_group_vec *v, hb_group_member *m);
 void hb_group_vec_free(hb_group_vec *v);
 
 #endif

@@ -66,6 +66,18 @@ hb_hub *hb_hubs_get(hb_hubs *hubs, const char *name, int create) {
     return h;
 }
 
+void hb_hubs_drop_unused(hb_hubs *hubs, hb_hub *hub) {
+    hb_hub **p = &hubs->head;
+    if (hub->count > 0 || hub->data != NULL)
+        return;
+    while (*p != NULL && *p != hub)
+        p = &(*p)->next;
+    if (*p == hub) {
+        *p = hub->next;
+        hub_free(hub);
+    }
+}
+
 const char *hb_hub_name(const hb_hub *hub) {
     return hub->name;
 }

@@ -62,6 +62,9 @@ void hb_hubs_free(hb_hubs *hubs, void (*free_data)(void *data));
  * on ENOMEM. */
 hb_hub *hb_hubs_get(hb_hubs *hubs, const char *name, int create);
 
+/* Frees hub if it has no connection and no data (nothing refers to it). */
+void hb_hubs_drop_unused(hb_hubs *hubs, hb_hub *hub);
+
 const char *hb_hub_name(const hb_hub *hub);
 hb_groups *hb_hub_groups(hb_hub *hub);
 void *hb_hub_data(const hb_hub *hub);

@@ -5,6 +5,7 @@
  * as user events (all those of one loop turn in one Engine.IO payload, as
  * polling batches them), and its close as a disconnected event. The app's
  * REST calls reach the client through the hub connection ops below. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -425,10 +426,18 @@ static char *connect_body(const hb_http_request *req, const hb_jwt_claims *claim
         p = amp ? amp + 1 : NULL;
     }
     for (size_t i = 0; i < req->nheaders; i++) {
-        json_t *arr = json_object_get(h, req->headers[i].name);
+        /* Lower-case names, as Node's request.headers has them, so that an
+         * app reading socket.handshake.headers.cookie finds it. */
+        char name[128];
+        size_t n = 0;
+        json_t *arr;
+        for (; req->headers[i].name[n] != '\0' && n + 1 < sizeof(name); n++)
+            name[n] = (char)tolower((unsigned char)req->headers[i].name[n]);
+        name[n] = '\0';
+        arr = json_object_get(h, name);
         if (arr == NULL) {
             arr = json_array();
-            json_object_set_new(h, req->headers[i].name, arr);
+            json_object_set_new(h, name, arr);
         }
         json_array_append_new(arr, json_string(req->headers[i].value));
     }

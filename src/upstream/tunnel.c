@@ -322,6 +322,16 @@ void hb_tunnel__route(void *ud, hb_http_conn *hc, hb_http_request *req) {
         hb_http_respond_json_error(hc, 400, 400, "The hub query parameter is required");
         return;
     }
+    /* The names clients can reach (see the Engine.IO hubs mount). */
+    for (size_t i = 0; hub_name[i] != '\0'; i++) {
+        char c = hub_name[i];
+        if (i >= 128 || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                          (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.')) {
+            hb_http_respond_json_error(hc, 400, 400,
+                                       "A hub name is 1 to 128 of A-Z a-z 0-9 _ - .");
+            return;
+        }
+    }
     if (hb_http_query_get(req->query, req->query_len, "access_token", token, sizeof(token)) <= 0) {
         hb_log_info("tunnel", "refused a tunnel for hub %s: no access_token", hub_name);
         hb_metrics_g.auth_failures++;

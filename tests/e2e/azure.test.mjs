@@ -505,8 +505,8 @@ describe('rooms and broadcasts', () => {
   test('disconnectSockets(true): the room\'s clients are disconnected and their connections closed', T, async (t) => {
     const hub = newHub();
     await startApp(t, hub);
-    const cl = await several(t, hub, 3, POLLING);
-    const [a, b, x] = cl;
+    const cl = [...await several(t, hub, 1, POLLING), ...await several(t, hub, 2, WS)];
+    const [a, b, x] = cl; // a polling, b WebSocket
     assert.equal(await ask(a.sock, 'join', 'd'), 'ok');
     assert.equal(await ask(b.sock, 'join', 'd'), 'ok');
     const byes = [a, b].map((c) => once(c.sock, 'disconnect', 20000));

@@ -98,8 +98,19 @@ after(() => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Starts the compiled program on a free port; resolves once it listens. */
+/** Starts the compiled program on a free port; resolves once it listens.
+ * Another port is tried when the free one was taken meanwhile. */
 async function startChat(t) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startChatOnce(t);
+    } catch (e) {
+      if (attempt >= 5 || !/address already in use/i.test(String(e && e.message))) throw e;
+    }
+  }
+}
+
+async function startChatOnce(t) {
   const port = await freePort();
   const env = { ...process.env };
   if (asan) {

@@ -22,8 +22,19 @@ const READY_MS = 10000;
 const STOP_MS = 8000;
 const UI_MS = 10000; // each expectation on the page
 
-/** Starts the demo server on a free port; resolves once it says `listening on`. */
+/** Starts the demo server on a free port; resolves once it says `listening on`.
+ * Another port is tried when the free one was taken meanwhile. */
 async function startDemo() {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDemoOnce();
+    } catch (e) {
+      if (attempt >= 5 || !/address already in use/i.test(String(e && e.message))) throw e;
+    }
+  }
+}
+
+async function startDemoOnce() {
   const port = await freePort();
   const file = IS_REF ? process.execPath : process.env.HUBBUB_BIN || path.join(REPO, 'build/hubbub');
   const argv = [...(IS_REF ? [path.join(REPO, 'tests/e2e/ref/demo-chat.mjs')] : []),

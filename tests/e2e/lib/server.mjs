@@ -67,7 +67,20 @@ export function serverCommand({ ref = IS_REF } = {}) {
  * waits up to 5 s (then SIGKILLs and rejects) and resolves
  * { code, signal, stderr }; calling it again returns the same promise.
  */
-export async function startServer({ args = [], env = {}, ref = IS_REF } = {}) {
+/* A free port found by freePort() can be taken by another process (test
+ * files run in parallel) before the server binds it: start again on
+ * another port when that happens. */
+export async function startServer(opts = {}) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(opts);
+    } catch (e) {
+      if (attempt >= 5 || !/address already in use|EADDRINUSE/i.test(String(e && e.message))) throw e;
+    }
+  }
+}
+
+async function startServerOnce({ args = [], env = {}, ref = IS_REF } = {}) {
   const port = await freePort();
   const cmd = serverCommand({ ref });
   const argv = [...cmd.argv, '--listen', `127.0.0.1:${port}`, '--engineio-echo', EIO_PATH, ...args];

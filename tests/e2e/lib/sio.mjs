@@ -102,7 +102,20 @@ export function serverCommand(app, { ref = IS_REF } = {}) {
  * waits up to 5 s (then SIGKILLs and rejects) and resolves
  * { code, signal, stderr }; calling it again returns the same promise.
  */
-export async function startServer({ app, args = [], env = {}, ref = IS_REF } = {}) {
+/* A free port found by freePort() can be taken by another process (test
+ * files run in parallel) before the server binds it: start again on
+ * another port when that happens. */
+export async function startServer(opts = {}) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(opts);
+    } catch (e) {
+      if (attempt >= 5 || !/address already in use|EADDRINUSE/i.test(String(e && e.message))) throw e;
+    }
+  }
+}
+
+async function startServerOnce({ app, args = [], env = {}, ref = IS_REF } = {}) {
   if (!app) throw new Error('startServer: app is required');
   const port = await freePort();
   const cmd = serverCommand(app, { ref });
