@@ -17,54 +17,57 @@
 
 /* --- handshake -------------------------------------------------------------- */
 
-static char *dup_n(const char *s, size_t n) {
-    char *d = malloc(n + 1);
-    if (d != NULL) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
 static int64_t wall_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The peer "ip:port" (or "[v6]:port") without the port. */
-static char *peer_ip(const char *peer) {
-    const char *colon = strrchr(peer, ':');
-    size_t n = colon ? (size_t)(colon - peer) : strlen(peer);
-    if (n >= 2 && peer[0] == '[' && peer[n - 1] == ']')
-        return dup_n(peer + 1, n - 2);
-    return dup_n(peer, n);
+/* Bytes the handshake's strings take (see handshake_copy). */
+static size_t handshake_size(const hb_http_request *req, const char *peer) {
+    size_t n = req->path_len + 1 + req->query_len + 1 + req->query_len + 1 + strlen(peer) + 1;
+    for (size_t i = 0; i < req->nheaders; i++)
+        n += req->headers[i].name_len + 1 + req->headers[i].value_len + 1;
+    return n;
 }
 
-static int handshake_copy(hb_sio_handshake *hs, const hb_http_request *req, const char *peer) {
-    size_t ulen = req->path_len + (req->query_len ? 1 + req->query_len : 0);
-    hs->url = malloc(ulen + 1);
-    hs->query = dup_n(req->query, req->query_len);
-    hs->address = peer_ip(peer);
-    hs->headers = calloc(req->nheaders * 2 + 1, sizeof(*hs->headers));
-    if (hs->url == NULL || hs->query == NULL || hs->address == NULL || hs->headers == NULL)
-        return HB_ENOMEM;
-    memcpy(hs->url, req->path, req->path_len);
+static char *put(char *p, const char *s, size_t n) {
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p + n + 1;
+}
+
+/* Copies what handlers may ask of the handshake into buf (handshake_size
+ * bytes): one block in the client's own allocation, since an idle client
+ * should cost one allocation, not one per header. */
+static void handshake_copy(hb_sio_handshake *hs, char *buf, const hb_http_request *req,
+                           const char *peer) {
+    const char *colon = strrchr(peer, ':');
+    size_t plen = colon ? (size_t)(colon - peer) : strlen(peer);
+    char *p = buf;
+    hs->url = p;
+    memcpy(p, req->path, req->path_len);
+    p += req->path_len;
     if (req->query_len) {
-        hs->url[req->path_len] = '?';
-        memcpy(hs->url + req->path_len + 1, req->query, req->query_len);
+        *p++ = '?';
+        memcpy(p, req->query, req->query_len);
+        p += req->query_len;
     }
-    hs->url[ulen] = '\0';
-    hs->time_ms = wall_ms();
+    *p++ = '\0';
+    hs->query = p;
+    p = put(p, req->query, req->query_len);
+    /* The peer "ip:port" or "[v6]:port" without the port. */
+    if (plen >= 2 && peer[0] == '[' && peer[plen - 1] == ']')
+        peer++, plen -= 2;
+    hs->address = p;
+    p = put(p, peer, plen);
+    hs->headers = p;
     for (size_t i = 0; i < req->nheaders; i++) {
-        const hb_http_header *h = &req->headers[i];
-        hs->headers[2 * i] = dup_n(h->name, h->name_len);
-        hs->headers[2 * i + 1] = dup_n(h->value, h->value_len);
-        hs->nheaders++; /* counted first so that a failure frees both */
-        if (hs->headers[2 * i] == NULL || hs->headers[2 * i + 1] == NULL)
-            return HB_ENOMEM;
+        p = put(p, req->headers[i].name, req->headers[i].name_len);
+        p = put(p, req->headers[i].value, req->headers[i].value_len);
     }
-    return 0;
+    hs->nheaders = req->nheaders;
+    hs->time_ms = wall_ms();
 }
 
 typedef struct hb_sio_qcache {
@@ -74,12 +77,6 @@ typedef struct hb_sio_qcache {
 } qcache;
 
 static void handshake_free(hb_sio_handshake *hs) {
-    for (size_t i = 0; hs->headers && i < hs->nheaders * 2; i++)
-        free(hs->headers[i]);
-    free(hs->headers);
-    free(hs->url);
-    free(hs->query);
-    free(hs->address);
     while (hs->qcache != NULL) {
         qcache *q = hs->qcache;
         hs->qcache = q->next;
@@ -90,9 +87,13 @@ static void handshake_free(hb_sio_handshake *hs) {
 
 const char *hb_socket_header(const hb_socket *s, const char *name) {
     const hb_sio_handshake *hs = &s->client->hs;
-    for (size_t i = 0; i < hs->nheaders; i++)
-        if (strcasecmp(hs->headers[2 * i], name) == 0)
-            return hs->headers[2 * i + 1];
+    const char *p = hs->headers;
+    for (size_t i = 0; i < hs->nheaders; i++) {
+        const char *value = p + strlen(p) + 1;
+        if (strcasecmp(p, name) == 0)
+            return value;
+        p = value + strlen(value) + 1;
+    }
     return NULL;
 }
 
@@ -153,15 +154,14 @@ static void on_connect_timeout(hb_timer *t) {
 
 void hb_sio__client_open(void *ud, hb_eio_session *session, const hb_http_request *req) {
     hb_sio_server *srv = server_of(ud);
-    hb_sio_client *c = calloc(1, sizeof(*c));
-    if (c == NULL || handshake_copy(&c->hs, req, hb_eio_session_peer(session)) != 0) {
-        if (c != NULL)
-            handshake_free(&c->hs);
-        free(c);
+    const char *peer = hb_eio_session_peer(session);
+    hb_sio_client *c = calloc(1, sizeof(*c) + handshake_size(req, peer));
+    if (c == NULL) {
         hb_log_warn("sio", "out of memory opening a client; closing its session");
         hb_eio_session_close(session);
         return;
     }
+    handshake_copy(&c->hs, c->hsbuf, req, peer);
     c->srv = srv;
     c->session = session;
     hb_sio_decoder_init(&c->dec, hb_sio__max_attachments(srv));

@@ -60,7 +60,7 @@ typedef struct hb_sio_handshake {
     char *address;            /* the peer IP */
     int64_t time_ms;
     size_t nheaders;
-    char **headers;           /* name, value, name, value, ... */
+    char *headers;            /* "name\0value\0name\0value\0..." */
     struct hb_sio_qcache *qcache; /* decoded query values handed out */
 } hb_sio_handshake;
 
@@ -73,6 +73,7 @@ typedef struct hb_sio_client {
     hb_sio_handshake hs;
     hb_timer connect_timer;
     uint8_t closed;
+    char hsbuf[];             /* the handshake's strings, in the same allocation */
 } hb_sio_client;
 
 enum { HB_SOCK_CONNECTING, HB_SOCK_CONNECTED, HB_SOCK_CLOSING, HB_SOCK_CLOSED };
