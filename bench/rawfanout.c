@@ -446,5 +446,6 @@ int main(int argc, char **argv) {
         batch.len = 0;
         nframes = 0;
     }
+    free(buf);
     return 0;
 }

@@ -30,7 +30,8 @@ static const flag flags[] = {
      "Engine.IO/Socket.IO path of the default hub (default /socket.io/)"},
     {"app", K_STR, F(app), 0, 0, "NAME",
      "built-in app on the Socket.IO server: demo (the chat of `make run`), protocol (the "
-     "reference behaviour for protocol tests), testbed (every API, for tests) or none (default)"},
+     "reference behaviour for protocol tests), testbed (every API, for tests), bench (the "
+     "benchmarks' server side) or none (default)"},
     {"ping-interval", K_MS, F(ping_interval), 0, 0, "MS",
      "server ping every MS milliseconds (default 25000)"},
     {"ping-timeout", K_MS, F(ping_timeout), 0, 0, "MS",

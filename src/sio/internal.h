@@ -121,7 +121,6 @@ struct hb_socket {
     char pid[21];             /* private session id (recovery) */
     uint8_t state;
     uint8_t recovered;
-    char *auth;               /* the CONNECT payload, "{}" if none */
     void *data;
     hb_sio_handler *handlers;
     hb_event_cb any_cb;
@@ -131,6 +130,7 @@ struct hb_socket {
     hb_sio_pending *pending;  /* acks we wait for */
     hb_ack *kept;             /* client acks the app kept */
     hb_next *next;            /* the middleware chain in progress */
+    char auth[];              /* the CONNECT payload, "{}" if none */
 };
 
 struct hb_bcast {

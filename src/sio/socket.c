@@ -51,15 +51,11 @@ int hb_sio__socket_is_live(const hb_socket *s) {
 /* --- life ------------------------------------------------------------------------ */
 
 hb_socket *hb_sio__socket_new(hb_sio_client *c, hb_nsp *nsp, const uint8_t *auth, size_t len) {
-    hb_socket *s = calloc(1, sizeof(*s));
+    /* One allocation: the payload goes at the end of the socket. */
+    hb_socket *s = calloc(1, sizeof(*s) + (len > 0 ? len + 1 : 3));
     hb_socket **tail;
     if (s == NULL)
         return NULL;
-    s->auth = malloc(len > 0 ? len + 1 : 3);
-    if (s->auth == NULL) {
-        free(s);
-        return NULL;
-    }
     if (len > 0)
         memcpy(s->auth, auth, len);
     else
@@ -83,7 +79,6 @@ void hb_sio__socket_free(hb_socket *s) {
         s->handlers = h->next;
         free(h);
     }
-    free(s->auth);
     free(s);
 }
 
