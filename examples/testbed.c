@@ -837,24 +837,41 @@ static void on_ask_room(hb_socket *s, const char *event, const hb_args *args, hb
         hb_ack_drop(kept);
 }
 
-/* The JSON array of the ids of n sockets, in their order. */
-static char *socket_ids_json(hb_socket *const *socks, size_t n) {
+/* The JSON array of the ids of n fetched sockets, in their order. */
+static char *socket_ids_json(const hb_fetched_socket *socks, size_t n) {
     sbuf b = {0};
     sb_add(&b, "[", 1);
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
             sb_add(&b, ",", 1);
-        sb_json_string(&b, hb_socket_id(socks[i]));
+        sb_json_string(&b, socks[i].id);
     }
     sb_add(&b, "]", 1);
     return sb_take(&b);
 }
 
-/* "fetch": io.in(room).fetchSockets(), then ack(ids.sort()). */
+/* The sockets are in (from every node of a cluster): ack(ids.sort()). A
+ * fetch that failed (a node did not answer in time) rejects in Node, and
+ * withAck() then never answers: the kept ack is dropped. */
+static void on_fetched(int err, const hb_fetched_socket *socks, size_t n, void *ud) {
+    hb_ack *kept = ud;
+    if (err != 0) {
+        hb_ack_drop(kept);
+        return;
+    }
+    char *ids = socket_ids_json(socks, n);
+    char *sorted = ids != NULL ? sorted_json_array(ids) : NULL;
+    if (!ack_value(kept, sorted))
+        hb_ack_drop(kept);
+    free(sorted);
+    free(ids);
+}
+
+/* "fetch": io.in(room).fetchSockets(), then ack(ids.sort()); answered in
+ * on_fetched(). */
 static void on_fetch(hb_socket *s, const char *event, const hb_args *args, hb_ack *ack,
                      void *ud) {
     room_list in;
-    size_t n = 0;
     (void)event, (void)ud;
     if (ack == NULL || rooms_from_arg(&in, args, 0) != 0)
         return; /* fetchSockets() has no effect: without an ack nothing shows */
@@ -862,13 +879,26 @@ static void on_fetch(hb_socket *s, const char *event, const hb_args *args, hb_ac
     rooms_free(&in);
     if (b == NULL)
         return;
-    hb_socket **socks = hb_bcast_fetch_sockets(b, &n);
-    char *ids = socket_ids_json(socks, socks != NULL ? n : 0);
-    char *sorted = ids != NULL ? sorted_json_array(ids) : NULL;
-    ack_value(ack, sorted);
-    free(sorted);
-    free(ids);
-    free(socks);
+    hb_ack *kept = hb_ack_keep(ack);
+    if (kept == NULL) {
+        hb_bcast_free(b);
+        return;
+    }
+    if (hb_bcast_fetch_sockets_async(b, on_fetched, kept) != 0)
+        hb_ack_drop(kept);
+}
+
+/* "set-data": socket.data = data; ack("ok"). */
+static void on_set_data(hb_socket *s, const char *event, const hb_args *args, hb_ack *ack,
+                        void *ud) {
+    size_t len = 0;
+    const char *data = hb_args_at(args, 0, &len);
+    (void)event, (void)ud;
+    char *copy = copy_n(data != NULL ? data : "null", data != NULL ? len : 4);
+    if (copy != NULL)
+        hb_socket_set_data_json(s, copy);
+    free(copy);
+    ack_value(ack, "\"ok\"");
 }
 
 /* io.in(in).socketsJoin(rooms) or socketsLeave(rooms). Node picks the
@@ -1017,6 +1047,7 @@ static const struct {
     {"ask", on_ask},
     {"ask-room", on_ask_room},
     {"fetch", on_fetch},
+    {"set-data", on_set_data},
     {"sockets-join", on_sockets_join},
     {"sockets-leave", on_sockets_leave},
     {"disconnect-room", on_disconnect_room},

@@ -51,6 +51,9 @@ enum {
 
     /* api: -106xx */
     HB_EJWT = -10601, /* a JWT is malformed, badly signed, expired or not yet valid */
+
+    /* cluster: -107xx */
+    HB_ECLUSTER = -10701, /* the other nodes could not be reached (Redis away) */
 };
 
 /* A static English description of code (HB_E* or UV_E*). Never NULL. */

@@ -176,6 +176,12 @@ HB_EXPORT hb_nsp *hb_socket_nsp(const hb_socket *s);
  * restored by recovery: a recovered socket starts with NULL. */
 HB_EXPORT void *hb_socket_data(const hb_socket *s);
 HB_EXPORT void hb_socket_set_data(hb_socket *s, void *data);
+/* socket.data as other nodes see it: the JSON text of any value, shown by
+ * fetches (hb_bcast_fetch_sockets_async, socket.io's fetchSockets()) made
+ * on any node of a cluster. "{}" (socket.io's default) until set. Returns
+ * 0, HB_EINVAL (not JSON) or HB_ENOMEM. */
+HB_EXPORT int hb_socket_set_data_json(hb_socket *s, const char *json);
+HB_EXPORT const char *hb_socket_data_json(const hb_socket *s);
 /* 1 when this connection restored a previous session (recovery): same id,
  * rooms back and missed events replayed, middlewares skipped. */
 HB_EXPORT int hb_socket_recovered(const hb_socket *s);
@@ -265,10 +271,10 @@ HB_EXPORT void hb_socket_disconnect(hb_socket *s, int close_transport);
  * their argument for chaining and never fail: an out-of-memory error is
  * reported by the terminal call. Only connected sockets are selected. On a
  * dynamic parent, a broadcast reaches the sockets of all its children.
- * In a cluster (hb_server_opts.redis_url), emit, sockets_join/leave and
- * disconnect also act on the sockets of the other nodes (unless local);
- * emit_with_ack and fetch_sockets act on this node's sockets only
- * (docs/cluster.md). */
+ * In a cluster (hb_server_opts.redis_url), emit, emit_with_ack,
+ * fetch_sockets_async, sockets_join/leave and disconnect also act on the
+ * sockets of the other nodes (unless local); hb_bcast_fetch_sockets, being
+ * synchronous, sees this node's sockets only (docs/cluster.md). */
 HB_EXPORT hb_bcast *hb_nsp_bcast(hb_nsp *nsp);        /* every socket of nsp */
 /* hb_to(nsp, room) = hb_bcast_to(hb_nsp_bcast(nsp), room) = io.of(n).to(room) */
 HB_EXPORT hb_bcast *hb_to(hb_nsp *nsp, const char *room);
@@ -284,7 +290,9 @@ HB_EXPORT hb_bcast *hb_bcast_volatile(hb_bcast *b);
 /* This node only: in a cluster (hb_server_opts.redis_url), the broadcast
  * or operation is not sent to the other nodes. */
 HB_EXPORT hb_bcast *hb_bcast_local(hb_bcast *b);
-/* Timeout for hb_bcast_emit_with_ack(); 0 (the default) means no timeout. */
+/* Timeout for hb_bcast_emit_with_ack() (0, the default: none; but in a
+ * cluster the other nodes are waited for 60 s at most) and for
+ * hb_bcast_fetch_sockets_async() (0: 5 s). */
 HB_EXPORT hb_bcast *hb_bcast_timeout(hb_bcast *b, unsigned ms);
 HB_EXPORT void hb_bcast_free(hb_bcast *b);
 
@@ -299,15 +307,51 @@ HB_EXPORT int hb_bcast_emit(hb_bcast *b, const char *event, const char *args_jso
  * when the timeout passed first. responses_json is a JSON array of the n
  * answers' first arguments (null for none), in the order they came. With
  * no recipient, cb is called at once, before this returns, with 0, "[]".
- * Returns 0, as hb_bcast_emit(), or HB_EINVAL for cb NULL or a dynamic
- * parent. */
+ * In a cluster the recipients of every node answer: cb then runs once
+ * every node has said how many recipients it has and they all answered
+ * (never before this returns); a node that does not report keeps the
+ * callback waiting until the timeout, so give one. err is HB_ECLUSTER
+ * when the other nodes could not be asked (Redis away): the answers are
+ * this node's, and cb may then run before this returns. Returns 0, as
+ * hb_bcast_emit(), or HB_EINVAL for cb NULL or a dynamic parent. */
 typedef void (*hb_bcast_ack_cb)(int err, const char *responses_json, size_t n, void *ud);
 HB_EXPORT int hb_bcast_emit_with_ack(hb_bcast *b, const char *event, const char *args_json,
                                      const hb_bin *bins, size_t nbins, hb_bcast_ack_cb cb,
                                      void *ud);
-/* The matching sockets, as a malloc'd array (free() it) of *n pointers,
- * valid until those sockets disconnect. NULL (*n 0) on ENOMEM. */
+/* The matching sockets of this node, as a malloc'd array (free() it) of
+ * *n pointers, valid until those sockets disconnect. NULL (*n 0) on
+ * ENOMEM. In a cluster, the other nodes' sockets are not included: use
+ * hb_bcast_fetch_sockets_async(). */
 HB_EXPORT hb_socket **hb_bcast_fetch_sockets(hb_bcast *b, size_t *n);
+/* A socket found by hb_bcast_fetch_sockets_async(), on this node or on
+ * another one (socket.io's RemoteSocket). Every pointer is borrowed for the
+ * callback. To act on a socket of another node, address its own room:
+ * hb_to(nsp, id) to emit, hb_bcast_sockets_join/leave and
+ * hb_bcast_disconnect_sockets on it (they cross nodes). */
+typedef struct hb_fetched_socket {
+    const char *id;             /* the socket id */
+    hb_socket *local;           /* this node's socket, or NULL: another node's */
+    const char *handshake_json; /* socket.handshake as socket.io sends it across
+                                   nodes: {"headers", "time", "address",
+                                   "xdomain", "secure", "issued", "url",
+                                   "query", "auth"} */
+    const char *rooms_json;     /* its rooms, a JSON array (its own id first) */
+    const char *data_json;      /* socket.data, JSON (hb_socket_data_json) */
+} hb_fetched_socket;
+/* err is 0, or HB_ETIMEDOUT (some nodes did not answer in time: sockets
+ * has this node's and those of the nodes that did), HB_ECLUSTER (the
+ * other nodes could not be asked: Redis is away; sockets has this node's)
+ * or HB_ENOMEM (n may then be short). */
+typedef void (*hb_fetch_cb)(int err, const hb_fetched_socket *sockets, size_t n, void *ud);
+/* fetchSockets(): the matching sockets of every node of a cluster, handed
+ * to cb exactly once unless this returns an error. It waits for every
+ * other node to answer, at most hb_bcast_timeout() (default 5 s); this
+ * node's sockets are those matching when the answers are in. Without a
+ * cluster, with hb_bcast_local(), on a dynamic parent (this node's sockets
+ * of all its children), or when the other nodes cannot be asked
+ * (HB_ECLUSTER), cb is called before this returns. Returns 0, HB_EINVAL
+ * (cb NULL) or HB_ENOMEM; b is consumed. */
+HB_EXPORT int hb_bcast_fetch_sockets_async(hb_bcast *b, hb_fetch_cb cb, void *ud);
 /* Makes the matching sockets join / leave room. */
 HB_EXPORT void hb_bcast_sockets_join(hb_bcast *b, const char *room);
 HB_EXPORT void hb_bcast_sockets_leave(hb_bcast *b, const char *room);

@@ -1,14 +1,22 @@
 /* The cluster member (cluster/cluster.h): the sio bus callbacks that
- * publish, the subscription callback that delivers, and the lifecycle of
+ * publish, the subscription callback that delivers, the requests that
+ * collect answers from every node (fetchSockets, broadcasts with acks) and
+ * the answers this node gives to others' requests, and the lifecycle of
  * the Redis client and the registry entry. Every node subscribes to the
- * broadcasts of every namespace (one pattern); docs/cluster.md explains
- * why that is the first step and what follows it. */
+ * broadcasts of every namespace (one pattern) and, like socket.io's
+ * adapter, to the request and response channels of each namespace it has,
+ * so that PUBSUB NUMSUB on a request channel counts the nodes that will
+ * answer; docs/cluster.md explains the design and what follows it. */
 #include "cluster/cluster.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+
+#include "cluster/forward.h"
 #include "cluster/node.h"
 #include "cluster/proto.h"
 #include "cluster/redis.h"
@@ -20,20 +28,59 @@
 #define UID_LEN 12
 #define BAD_LOG_MS 10000
 
+enum { P_FETCH = 1, P_ACKS = 2 };
+
+/* A request of this node that other nodes answer. */
+typedef struct pending {
+    struct pending *next, *prev;
+    hb_cluster *c;
+    char id[HB_ID_LEN + 1];   /* its requestId */
+    int type;                 /* P_* */
+    hb_timer timer;           /* a fetch's deadline */
+    uint8_t nodes_known;      /* PUBSUB NUMSUB answered */
+    size_t nodes, answered;   /* other nodes that answer, and did */
+    hb_sio_bus_fetch_cb done; /* P_FETCH */
+    void *dud;
+    json_t *sockets;          /* ... what the nodes sent so far */
+    hb_sio_bus_acks *acks;    /* P_ACKS */
+} pending;
+
+/* A broadcast with acks from another node, delivered here: its
+ * recipients' answers go back to the sender. */
+typedef struct relay {
+    struct relay *next, *prev;
+    hb_cluster *c;            /* NULL once the cluster left */
+    char *channel;            /* the response channel */
+    size_t chlen;
+    char req_id[];
+} relay;
+
 struct hb_cluster {
     hb_loop *loop;
     hb_sio_server *sio;
     hb_redis *redis;
     hb_cluster_nodes *nodes;
+    hb_forward *fwd;
+    char tag[HB_CLUSTER_TAG_LEN + 1]; /* starts this node's Engine.IO session ids */
     char uid[UID_LEN + 1];    /* the adapter protocol's sender id, new per process */
     char *node_id;
     uint64_t bad_messages;    /* messages that did not decode */
     uint64_t last_bad_log;
     int started, stopped;
+    pending *pending;         /* requests waiting for answers */
+    relay *relays;            /* others' broadcasts with acks, answers due */
 };
 
 static const char bcast_prefix[] = HB_CLUSTER_KEY "#";
 static const char req_prefix[] = HB_CLUSTER_KEY "-request#";
+static const char resp_prefix[] = HB_CLUSTER_KEY "-response#";
+
+static void publish_text(hb_cluster *c, const char *channel, size_t chlen, const void *data,
+                         size_t len) {
+    if (channel != NULL && data != NULL &&
+        hb_redis_publish(c->redis, channel, chlen, data, len) == 0)
+        hb_metrics_g.cluster_published++;
+}
 
 /* --- out ---------------------------------------------------------------------------- */
 
@@ -117,13 +164,171 @@ static void on_bcast(hb_cluster *c, const char *channel, size_t chlen, const uin
     hb_cluster_proto_bcast_release(&b);
 }
 
+/* --- answering the requests of other nodes ------------------------------------------- */
+
+static void answer(hb_cluster *c, const char *nsp, const char *json, size_t len) {
+    size_t chlen;
+    char *channel = hb_cluster_proto_resp_channel(nsp, NULL, &chlen);
+    publish_text(c, channel, chlen, json, len);
+    free(channel);
+}
+
+static void relay_unlink(relay *r) {
+    if (r->c == NULL)
+        return;
+    if (r->prev != NULL)
+        r->prev->next = r->next;
+    else
+        r->c->relays = r->next;
+    if (r->next != NULL)
+        r->next->prev = r->prev;
+    r->c = NULL;
+}
+
+static void relay_answer(void *ud, const char *json, size_t len, const hb_bin *bins,
+                         size_t nbins) {
+    relay *r = ud;
+    uint8_t *msg;
+    size_t mlen;
+    if (r->c == NULL || r->c->stopped)
+        return;
+    if (hb_cluster_proto_encode_ack(r->req_id, json, len, bins, nbins, &msg, &mlen) != 0)
+        return;
+    publish_text(r->c, r->channel, r->chlen, msg, mlen);
+    free(msg);
+}
+
+static void relay_done(void *ud) {
+    relay *r = ud;
+    relay_unlink(r);
+    free(r->channel);
+    free(r);
+}
+
+/* A broadcast with acks from another node: deliver it, say how many got
+ * it, then relay each answer. */
+static void on_bcast_req(hb_cluster *c, const char *channel, size_t chlen, const uint8_t *data,
+                         size_t len) {
+    hb_cluster_bcast b;
+    hb_sio_bus_relay cbs;
+    relay *r;
+    size_t count = 0, n;
+    char *id = NULL, *text;
+    int err = hb_cluster_proto_decode_bcast_req(data, len, &b);
+    if (err != 0) {
+        bad_message(c, channel, chlen, err);
+        return;
+    }
+    if (b.uid.len == UID_LEN && memcmp(b.uid.base, c->uid, UID_LEN) == 0)
+        goto done; /* our own */
+    hb_metrics_g.cluster_received++;
+    r = calloc(1, sizeof(*r) + b.req_id.len + 1);
+    if (r == NULL)
+        goto done;
+    memcpy(r->req_id, b.req_id.base, b.req_id.len);
+    r->channel = hb_cluster_proto_resp_channel(b.msg.nsp, NULL, &r->chlen);
+    if (r->channel == NULL || (id = strdup(r->req_id)) == NULL) {
+        free(r->channel);
+        free(r);
+        goto done;
+    }
+    r->c = c;
+    r->next = c->relays;
+    if (r->next != NULL)
+        r->next->prev = r;
+    c->relays = r;
+    cbs.answer = relay_answer;
+    cbs.done = relay_done;
+    cbs.ud = r;
+    /* r may be gone when this returns (nobody here to ask). */
+    err = hb_sio_server_deliver_with_acks(c->sio, &b.msg, b.timeout_ms, &cbs, &count);
+    if (err != 0) {
+        relay_done(r);
+        bad_message(c, channel, chlen, err);
+        count = 0;
+    }
+    /* The count goes out before any answer: those come in later turns. */
+    text = hb_cluster_proto_encode_count(id, count, &n);
+    answer(c, b.msg.nsp, text, n);
+    free(text);
+done:
+    free(id);
+    hb_cluster_proto_bcast_release(&b);
+}
+
+/* The requests with a requestId (or for one socket) that this node answers. */
+static void on_ask(hb_cluster *c, const char *nsp, const uint8_t *data, size_t len) {
+    hb_cluster_ask a;
+    char *value = NULL, *text = NULL;
+    const char *key = NULL;
+    size_t vlen = 0, n;
+    hb_socket *s;
+    if (hb_cluster_proto_decode_ask(data, len, nsp, &a) != 0) {
+        hb_log_debug("cluster", "a request for %s that this node does not serve", nsp);
+        return;
+    }
+    if (strcmp(a.uid, c->uid) == 0)
+        goto done;
+    hb_metrics_g.cluster_received++;
+    switch (a.type) {
+    case HB_CLUSTER_REQ_SOCKETS:
+        key = "sockets";
+        value = hb_sio_server_sockets_json(c->sio, &a.sel, 1, &vlen);
+        break;
+    case HB_CLUSTER_REQ_REMOTE_FETCH:
+        key = "sockets";
+        value = hb_sio_server_sockets_json(c->sio, &a.sel, 0, &vlen);
+        break;
+    case HB_CLUSTER_REQ_ALL_ROOMS:
+        key = "rooms";
+        value = hb_sio_server_rooms_json(c->sio, nsp, &vlen);
+        break;
+    case HB_CLUSTER_REQ_REMOTE_JOIN:
+    case HB_CLUSTER_REQ_REMOTE_LEAVE:
+    case HB_CLUSTER_REQ_REMOTE_DISCONNECT:
+        /* One socket by id: only its node answers, as socket.io's. */
+        if ((s = hb_sio_server_find_socket(c->sio, nsp, a.sid)) == NULL)
+            goto done;
+        if (a.type == HB_CLUSTER_REQ_REMOTE_JOIN)
+            hb_socket_join(s, a.room);
+        else if (a.type == HB_CLUSTER_REQ_REMOTE_LEAVE)
+            hb_socket_leave(s, a.room);
+        else
+            hb_socket_disconnect(s, a.close);
+        if (a.req_id[0] == '\0')
+            goto done;
+        text = hb_cluster_proto_encode_answer(a.req_id, NULL, NULL, 0, &n);
+        answer(c, nsp, text, n);
+        goto done;
+    default:
+        /* serverSideEmit: there is no handler for it in the C API. */
+        hb_log_debug("cluster", "request type %d for %s not served by this node", a.type, nsp);
+        goto done;
+    }
+    if (value != NULL && a.req_id[0] != '\0') {
+        text = hb_cluster_proto_encode_answer(a.req_id, key, value, vlen, &n);
+        answer(c, nsp, text, n);
+    }
+done:
+    free(value);
+    free(text);
+    hb_cluster_proto_ask_release(&a);
+}
+
 static void on_request(hb_cluster *c, const char *channel, size_t chlen, const uint8_t *data,
                        size_t len) {
     char *nsp = hb_cluster_proto_req_channel_nsp(channel, chlen);
     hb_cluster_req q;
     int err;
-    if (nsp == NULL)
+    if (nsp == NULL || len == 0) {
+        free(nsp);
         return;
+    }
+    if (data[0] != '{') {
+        on_bcast_req(c, channel, chlen, data, len); /* MessagePack: a broadcast with acks */
+        free(nsp);
+        return;
+    }
     err = hb_cluster_proto_decode_req(data, len, nsp, &q);
     if (err == 0) {
         if (strcmp(q.uid, c->uid) != 0) {
@@ -131,12 +336,288 @@ static void on_request(hb_cluster *c, const char *channel, size_t chlen, const u
             hb_sio_server_deliver_req(c->sio, &q.req);
         }
         hb_cluster_proto_req_release(&q);
-    } else if (len > 0 && data[0] == '{') {
-        /* Other requests (fetchSockets, serverSideEmit, allRooms...) are
-         * answered by socket.io nodes, not by this one yet: not an error. */
-        hb_log_debug("cluster", "request on %.*s not served by this node", (int)chlen, channel);
+    } else {
+        on_ask(c, nsp, data, len);
     }
     free(nsp);
+}
+
+/* --- this node's requests -------------------------------------------------------------- */
+
+static pending *pending_find(hb_cluster *c, const char *id, size_t len) {
+    for (pending *p = c->pending; p != NULL; p = p->next)
+        if (strlen(p->id) == len && memcmp(p->id, id, len) == 0)
+            return p;
+    return NULL;
+}
+
+static void pending_unlink(pending *p) {
+    if (p->prev != NULL)
+        p->prev->next = p->next;
+    else
+        p->c->pending = p->next;
+    if (p->next != NULL)
+        p->next->prev = p->prev;
+    p->next = p->prev = NULL;
+    hb_timer_stop(&p->timer);
+}
+
+static pending *pending_new(hb_cluster *c, int type) {
+    pending *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    if (hb_id_new(p->id) != 0) {
+        free(p);
+        return NULL;
+    }
+    p->c = c;
+    p->type = type;
+    p->next = c->pending;
+    if (p->next != NULL)
+        p->next->prev = p;
+    c->pending = p;
+    return p;
+}
+
+static void pending_free(pending *p) {
+    pending_unlink(p);
+    json_decref(p->sockets);
+    free(p);
+}
+
+static char *dump_or(json_t *v, const char *dflt) {
+    char *s = v != NULL ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    return s != NULL ? s : strdup(dflt);
+}
+
+/* Hands what the other nodes sent to sio, and forgets the fetch. */
+static void fetch_finish(pending *p, int err) {
+    size_t n = json_array_size(p->sockets), k = 0;
+    hb_fetched_socket *v = calloc(n + 1, sizeof(*v));
+    char **strings = calloc(3 * n + 1, sizeof(*strings));
+    hb_sio_bus_fetch_cb done = p->done;
+    void *dud = p->dud;
+    pending_unlink(p);
+    if (v == NULL || strings == NULL) {
+        err = HB_ENOMEM;
+        n = 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(p->sockets, i);
+        const char *id = json_string_value(json_object_get(o, "id"));
+        if (id == NULL)
+            continue;
+        strings[3 * k] = dump_or(json_object_get(o, "handshake"), "{}");
+        strings[3 * k + 1] = dump_or(json_object_get(o, "rooms"), "[]");
+        strings[3 * k + 2] = dump_or(json_object_get(o, "data"), "{}");
+        if (!strings[3 * k] || !strings[3 * k + 1] || !strings[3 * k + 2]) {
+            err = HB_ENOMEM;
+            break;
+        }
+        v[k].id = id;
+        v[k].handshake_json = strings[3 * k];
+        v[k].rooms_json = strings[3 * k + 1];
+        v[k].data_json = strings[3 * k + 2];
+        k++;
+    }
+    done(dud, err, v, k);
+    for (size_t i = 0; strings != NULL && i < 3 * n; i++)
+        free(strings[i]);
+    free(strings);
+    free(v);
+    pending_free(p);
+}
+
+static void fetch_check(pending *p) {
+    if (p->nodes_known && p->answered >= p->nodes)
+        fetch_finish(p, 0);
+}
+
+static void on_fetch_timeout(hb_timer *t) {
+    fetch_finish((pending *)((char *)t - offsetof(pending, timer)), HB_ETIMEDOUT);
+}
+
+typedef struct numsub_ctx {
+    hb_cluster *c;
+    char id[HB_ID_LEN + 1];
+} numsub_ctx;
+
+/* PUBSUB NUMSUB on the request channel: the nodes subscribed to it, this
+ * one included, are the nodes that answer (socket.io's serverCount()). */
+static void on_numsub(void *ud, const redisReply *reply) {
+    numsub_ctx *x = ud;
+    pending *p = pending_find(x->c, x->id, strlen(x->id));
+    long long subs = -1;
+    free(x);
+    if (p == NULL)
+        return; /* answered, timed out or cancelled meanwhile */
+    if (reply != NULL && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[1]->type == REDIS_REPLY_INTEGER)
+        subs = reply->element[1]->integer;
+    if (subs < 0) {
+        if (p->type == P_FETCH) {
+            fetch_finish(p, HB_ECLUSTER);
+        } else {
+            hb_sio_bus_acks *a = p->acks;
+            pending_free(p);
+            hb_sio_bus_acks_release(a);
+        }
+        return;
+    }
+    p->nodes = subs > 1 ? (size_t)subs - 1 : 0;
+    p->nodes_known = 1;
+    if (p->type == P_FETCH)
+        fetch_check(p);
+    else
+        hb_sio_bus_acks_nodes(p->acks, p->nodes); /* may cancel (free) p */
+}
+
+/* Counts the nodes, then publishes the request: both on the commands
+ * connection, so the count is taken before any node sees the request. */
+static int send_request(hb_cluster *c, pending *p, const char *nsp, const void *msg,
+                        size_t len) {
+    size_t chlen;
+    char *channel = hb_cluster_proto_req_channel(nsp, &chlen);
+    numsub_ctx *x = calloc(1, sizeof(*x));
+    const char *argv[3] = {"PUBSUB", "NUMSUB", channel};
+    size_t lens[3] = {6, 6, chlen};
+    int err = HB_ENOMEM;
+    if (channel == NULL || x == NULL)
+        goto fail;
+    x->c = c;
+    memcpy(x->id, p->id, sizeof(x->id));
+    if ((err = hb_redis_command(c->redis, on_numsub, x, 3, argv, lens)) != 0)
+        goto fail;
+    x = NULL; /* on_numsub frees it */
+    if ((err = hb_redis_publish(c->redis, channel, chlen, msg, len)) != 0)
+        goto fail;
+    hb_metrics_g.cluster_published++;
+    free(channel);
+    return 0;
+fail:
+    free(x);
+    free(channel);
+    return err;
+}
+
+static int bus_fetch(void *ud, const hb_sio_bus_req *sel, unsigned timeout_ms,
+                     hb_sio_bus_fetch_cb done, void *dud) {
+    hb_cluster *c = ud;
+    pending *p;
+    char *json;
+    size_t len;
+    int err;
+    if (c->stopped || !hb_redis_up(c->redis))
+        return HB_ECLUSTER;
+    if ((p = pending_new(c, P_FETCH)) == NULL)
+        return HB_ENOMEM;
+    p->done = done;
+    p->dud = dud;
+    p->sockets = json_array();
+    json = hb_cluster_proto_encode_fetch_req(c->uid, p->id, sel, &len);
+    err = p->sockets == NULL || json == NULL ? HB_ENOMEM
+                                             : send_request(c, p, sel->nsp, json, len);
+    free(json);
+    if (err != 0) {
+        pending_free(p);
+        return err;
+    }
+    hb_loop_timer_start(c->loop, &p->timer, timeout_ms, on_fetch_timeout);
+    return 0;
+}
+
+static void *bus_publish_acks(void *ud, const hb_sio_bus_msg *m, unsigned timeout_ms,
+                              hb_sio_bus_acks *a) {
+    hb_cluster *c = ud;
+    pending *p;
+    uint8_t *msg = NULL;
+    size_t len;
+    int err;
+    if (c->stopped || !hb_redis_up(c->redis)) {
+        hb_redis_publish(c->redis, "", 0, "", 0); /* counted as dropped */
+        return NULL;
+    }
+    if ((p = pending_new(c, P_ACKS)) == NULL)
+        return NULL;
+    p->acks = a;
+    err = hb_cluster_proto_encode_bcast_req(c->uid, p->id, m, timeout_ms, &msg, &len);
+    if (err == 0)
+        err = send_request(c, p, m->nsp, msg, len);
+    free(msg);
+    if (err != 0) {
+        hb_log_warn("cluster", "cannot send a broadcast with acks of %s to other nodes: %s",
+                    m->nsp, hb_strerror(err));
+        pending_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static void bus_cancel_acks(void *ud, void *token) {
+    (void)ud;
+    pending_free(token);
+}
+
+/* An answer to one of this node's requests (or to another node's: most
+ * are not ours, since every node of the namespace receives them all). */
+static void on_response(hb_cluster *c, const uint8_t *data, size_t len) {
+    hb_cluster_resp r;
+    pending *p;
+    if (hb_cluster_proto_decode_resp(data, len, &r) != 0)
+        return;
+    p = pending_find(c, (const char *)r.req_id.base, r.req_id.len);
+    if (p == NULL) {
+        hb_cluster_proto_resp_release(&r);
+        return;
+    }
+    hb_metrics_g.cluster_received++;
+    if (p->type == P_FETCH) {
+        if (r.sockets != NULL) {
+            size_t i;
+            json_t *x;
+            json_array_foreach(r.sockets, i, x) {
+                json_array_append(p->sockets, x);
+            }
+            p->answered++;
+            fetch_check(p);
+        }
+    } else if (r.type == HB_CLUSTER_REQ_BROADCAST_CLIENT_COUNT) {
+        hb_sio_bus_acks_count(p->acks, r.client_count); /* may cancel (free) p */
+    } else if (r.type == HB_CLUSTER_REQ_BROADCAST_ACK && r.ack_json != NULL) {
+        hb_sio_bus_acks_answer(p->acks, r.ack_json, r.ack_len);
+    }
+    hb_cluster_proto_resp_release(&r);
+}
+
+/* Every request of this node ends now: fetches with what came, broadcasts
+ * with acks without the nodes still to report; relayed answers stop. */
+static void settle_all(hb_cluster *c) {
+    while (c->pending != NULL) {
+        pending *p = c->pending;
+        if (p->type == P_FETCH) {
+            fetch_finish(p, HB_ECLUSTER);
+        } else {
+            hb_sio_bus_acks *a = p->acks;
+            pending_free(p);
+            hb_sio_bus_acks_release(a);
+        }
+    }
+    while (c->relays != NULL)
+        relay_unlink(c->relays);
+}
+
+static void bus_nsp_added(void *ud, const char *nsp) {
+    hb_cluster *c = ud;
+    char *ch[3];
+    size_t len[3];
+    ch[0] = hb_cluster_proto_req_channel(nsp, &len[0]);
+    ch[1] = hb_cluster_proto_resp_channel(nsp, NULL, &len[1]);
+    ch[2] = hb_cluster_proto_resp_channel(nsp, c->uid, &len[2]);
+    for (int i = 0; i < 3; i++) {
+        if (ch[i] == NULL || hb_redis_subscribe(c->redis, ch[i], len[i]) != 0)
+            hb_log_warn("cluster", "cannot subscribe to the requests of %s: out of memory", nsp);
+        free(ch[i]);
+    }
 }
 
 static void on_message(void *ud, const char *channel, size_t chlen, const uint8_t *data,
@@ -147,6 +628,9 @@ static void on_message(void *ud, const char *channel, size_t chlen, const uint8_
     if (chlen > sizeof(req_prefix) - 1 &&
         memcmp(channel, req_prefix, sizeof(req_prefix) - 1) == 0)
         on_request(c, channel, chlen, data, len);
+    else if (chlen > sizeof(resp_prefix) - 1 &&
+             memcmp(channel, resp_prefix, sizeof(resp_prefix) - 1) == 0)
+        on_response(c, data, len);
     else if (chlen > sizeof(bcast_prefix) - 1 &&
              memcmp(channel, bcast_prefix, sizeof(bcast_prefix) - 1) == 0)
         on_bcast(c, channel, chlen, data, len);
@@ -195,6 +679,10 @@ hb_cluster *hb_cluster_new(hb_loop *loop, hb_sio_server *sio, const hb_cluster_o
         goto fail;
     memcpy(c->uid, rnd, UID_LEN);
     c->uid[UID_LEN] = '\0';
+    if (hb_id_new(rnd) != 0)
+        goto fail;
+    memcpy(c->tag, rnd, HB_CLUSTER_TAG_LEN);
+    c->tag[HB_CLUSTER_TAG_LEN] = '\0';
     if (opts->node_id != NULL)
         c->node_id = strdup(opts->node_id);
     else if (hb_id_new(rnd) == 0)
@@ -206,13 +694,21 @@ hb_cluster *hb_cluster_new(hb_loop *loop, hb_sio_server *sio, const hb_cluster_o
     cbs.state = on_state;
     cbs.ud = c;
     c->redis = hb_redis_new(loop, &addr, NULL, &cbs);
-    if (c->redis == NULL || hb_redis_psubscribe(c->redis, HB_CLUSTER_KEY "#*") != 0 ||
-        hb_redis_psubscribe(c->redis, HB_CLUSTER_KEY "-request#*") != 0)
+    /* The request and response channels are subscribed to one by one, for
+     * each namespace this node has (bus_nsp_added). */
+    if (c->redis == NULL || hb_redis_psubscribe(c->redis, HB_CLUSTER_KEY "#*") != 0)
         goto fail;
-    c->nodes = hb_cluster_nodes_new(loop, c->redis, c->node_id, opts->advertise,
+    c->nodes = hb_cluster_nodes_new(loop, c->redis, c->node_id, opts->advertise, c->tag,
                                     opts->node_ttl_s);
     if (c->nodes == NULL)
         goto fail;
+    {
+        hb_forward_opts fo = {0};
+        fo.timeout_ms = opts->forward_timeout_ms;
+        fo.route_ttl_ms = (opts->node_ttl_s ? opts->node_ttl_s : 10) * 1000u;
+        if ((c->fwd = hb_forward_new(loop, c->redis, c->tag, &fo)) == NULL)
+            goto fail;
+    }
     *err = 0;
     return c;
 fail:
@@ -228,11 +724,16 @@ void hb_cluster_start(hb_cluster *c) {
     memset(&bus, 0, sizeof(bus));
     bus.publish = bus_publish;
     bus.request = bus_request;
+    bus.nsp_added = bus_nsp_added;
+    bus.publish_acks = bus_publish_acks;
+    bus.cancel_acks = bus_cancel_acks;
+    bus.fetch = bus_fetch;
     bus.ud = c;
     hb_sio_server_set_bus(c->sio, &bus);
-    hb_log_info("cluster", "node %s joining the cluster on Redis %s (broadcasts of embedded apps "
-                "cross nodes; see docs/cluster.md)",
-                c->node_id, hb_redis_name(c->redis));
+    hb_log_info("cluster", "node %s joining the cluster on Redis %s (embedded apps' broadcasts, "
+                "acks and fetches cross nodes; polling requests for this node's sessions, "
+                "whose ids start with %s, are forwarded here; see docs/cluster.md)",
+                c->node_id, hb_redis_name(c->redis), c->tag);
     hb_redis_start(c->redis);
     hb_cluster_nodes_start(c->nodes);
 }
@@ -243,6 +744,8 @@ void hb_cluster_stop(hb_cluster *c) {
     c->stopped = 1;
     if (c->started)
         hb_sio_server_set_bus(c->sio, NULL);
+    settle_all(c);
+    hb_forward_stop(c->fwd);
     hb_cluster_nodes_stop(c->nodes); /* DEL, sent before the connection closes */
     hb_redis_shutdown(c->redis);
 }
@@ -252,13 +755,30 @@ void hb_cluster_free(hb_cluster *c) {
         return;
     if (c->started && !c->stopped)
         hb_sio_server_set_bus(c->sio, NULL);
-    /* The client first: its pending replies still reach the registry. */
+    c->stopped = 1;
+    settle_all(c);
+    hb_forward_stop(c->fwd);
+    /* The client first: its pending replies still reach the registry and
+     * the forwarder. */
     hb_redis_free(c->redis);
     hb_cluster_nodes_free(c->nodes);
+    hb_forward_free(c->fwd);
     free(c->node_id);
     free(c);
 }
 
 const char *hb_cluster_node_id(const hb_cluster *c) {
     return c->node_id;
+}
+
+static int route_forward(void *ud, hb_http_conn *hc, hb_http_request *req, const char *sid) {
+    hb_cluster *c = ud;
+    return hb_forward_request(c->fwd, hc, req, sid);
+}
+
+void hb_cluster_router(hb_cluster *c, hb_eio_router *out) {
+    memset(out, 0, sizeof(*out));
+    out->prefix = c->tag;
+    out->forward = route_forward;
+    out->ud = c;
 }

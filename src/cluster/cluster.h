@@ -2,12 +2,15 @@
  * sio server's bus (sio/server.h), publishing each broadcast once in the
  * format of socket.io's Redis adapter (cluster/proto.h) and delivering the
  * broadcasts of other nodes and of @socket.io/redis-emitter to this node's
- * sockets; it keeps this node in the registry (cluster/node.h). The
+ * sockets; it keeps this node in the registry (cluster/node.h) and
+ * forwards polling requests to the node holding their session
+ * (cluster/forward.h). The
  * runtime creates one when --redis is given; docs/cluster.md says what
  * crosses nodes and what does not yet. */
 #ifndef HB_CLUSTER_CLUSTER_H
 #define HB_CLUSTER_CLUSTER_H
 
+#include "eio/server.h"
 #include "net/loop.h"
 #include "sio/server.h"
 
@@ -18,6 +21,7 @@ typedef struct hb_cluster_opts {
     const char *node_id;      /* NULL: a random one */
     const char *advertise;    /* HOST:PORT this node is reached at (registry) */
     unsigned node_ttl_s;      /* registry TTL; 0: 10 */
+    unsigned forward_timeout_ms; /* a forwarded polling request's deadline; 0: 60000 */
 } hb_cluster_opts;
 
 /* 1 when url is one hb_cluster_new() accepts. */
@@ -37,5 +41,10 @@ void hb_cluster_stop(hb_cluster *c);
  * the socket handles finish closing). NULL is accepted. */
 void hb_cluster_free(hb_cluster *c);
 const char *hb_cluster_node_id(const hb_cluster *c);
+/* This node's router for its Engine.IO server (hb_eio_server_set_router):
+ * its session ids start with this node's tag, and polling requests for
+ * the sessions of other nodes are forwarded to them (cluster/forward.h).
+ * Valid as long as c. */
+void hb_cluster_router(hb_cluster *c, hb_eio_router *out);
 
 #endif

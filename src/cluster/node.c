@@ -18,6 +18,7 @@ struct hb_cluster_nodes {
     hb_loop *loop;
     hb_redis *redis;
     char *id, *addr, *key;
+    char *route_key, *route_value;
     unsigned ttl_s;
     hb_timer timer;
     int started, stopped;
@@ -200,19 +201,24 @@ static void list_nodes(hb_cluster_nodes *n) {
     scan(n, "0", 1);
 }
 
-static void register_node(hb_cluster_nodes *n) {
+static void set_key(hb_cluster_nodes *n, const char *key, const char *value) {
     char ttl[16];
-    const char *argv[] = {"SET", n->key, n->addr, "EX", ttl};
+    const char *argv[] = {"SET", key, value, "EX", ttl};
     size_t lens[5];
-    if (n->stopped || !hb_redis_up(n->redis))
-        return;
     snprintf(ttl, sizeof(ttl), "%u", n->ttl_s);
     lens[0] = 3;
-    lens[1] = strlen(n->key);
-    lens[2] = strlen(n->addr);
+    lens[1] = strlen(key);
+    lens[2] = strlen(value);
     lens[3] = 2;
     lens[4] = strlen(ttl);
     hb_redis_command(n->redis, NULL, NULL, 5, argv, lens);
+}
+
+static void register_node(hb_cluster_nodes *n) {
+    if (n->stopped || !hb_redis_up(n->redis))
+        return;
+    set_key(n, n->key, n->addr);
+    set_key(n, n->route_key, n->route_value);
 }
 
 static void on_tick(hb_timer *t) {
@@ -223,7 +229,7 @@ static void on_tick(hb_timer *t) {
 }
 
 hb_cluster_nodes *hb_cluster_nodes_new(hb_loop *loop, hb_redis *redis, const char *id,
-                                       const char *addr, unsigned ttl_s) {
+                                       const char *addr, const char *tag, unsigned ttl_s) {
     hb_cluster_nodes *n = calloc(1, sizeof(*n));
     size_t plen = strlen(HB_CLUSTER_NODE_PREFIX);
     if (n == NULL)
@@ -234,12 +240,17 @@ hb_cluster_nodes *hb_cluster_nodes_new(hb_loop *loop, hb_redis *redis, const cha
     n->id = strdup(id);
     n->addr = strdup(addr);
     n->key = malloc(plen + strlen(id) + 1);
-    if (n->id == NULL || n->addr == NULL || n->key == NULL) {
+    n->route_key = malloc(strlen(HB_CLUSTER_ROUTE_PREFIX) + strlen(tag) + 1);
+    n->route_value = malloc(strlen(addr) + 1 + strlen(id) + 1);
+    if (n->id == NULL || n->addr == NULL || n->key == NULL || n->route_key == NULL ||
+        n->route_value == NULL) {
         hb_cluster_nodes_free(n);
         return NULL;
     }
     memcpy(n->key, HB_CLUSTER_NODE_PREFIX, plen);
     strcpy(n->key + plen, id);
+    sprintf(n->route_key, "%s%s", HB_CLUSTER_ROUTE_PREFIX, tag);
+    sprintf(n->route_value, "%s %s", addr, id);
     return n;
 }
 
@@ -276,6 +287,9 @@ void hb_cluster_nodes_stop(hb_cluster_nodes *n) {
     argv[1] = n->key;
     lens[1] = strlen(n->key);
     hb_redis_command(n->redis, NULL, NULL, 2, argv, lens);
+    argv[1] = n->route_key;
+    lens[1] = strlen(n->route_key);
+    hb_redis_command(n->redis, NULL, NULL, 2, argv, lens);
 }
 
 void hb_cluster_nodes_free(hb_cluster_nodes *n) {
@@ -287,5 +301,7 @@ void hb_cluster_nodes_free(hb_cluster_nodes *n) {
     free(n->id);
     free(n->addr);
     free(n->key);
+    free(n->route_key);
+    free(n->route_value);
     free(n);
 }

@@ -143,67 +143,159 @@ static int pack_rooms(msgpack_packer *pk, const hb_slice *rooms, size_t n) {
     return err;
 }
 
+/* The packet {type: 2, data, nsp}, as socket.io's BroadcastOperator
+ * builds it. */
+static int pack_packet(msgpack_packer *pk, const hb_sio_bus_msg *m, json_t *data) {
+    int err = msgpack_pack_map(pk, 3);
+    if (err == 0)
+        err = pack_cstr(pk, "type");
+    if (err == 0)
+        err = msgpack_pack_int(pk, 2);
+    if (err == 0)
+        err = pack_cstr(pk, "data");
+    if (err == 0)
+        err = pack_json(pk, data, m->bins, m->nbins);
+    if (err == 0)
+        err = pack_cstr(pk, "nsp");
+    if (err == 0)
+        err = pack_cstr(pk, m->nsp);
+    return err;
+}
+
+/* The options {rooms, except, flags: {volatile?, timeout?}}. */
+static int pack_opts(msgpack_packer *pk, const hb_sio_bus_msg *m, unsigned timeout_ms) {
+    int err = msgpack_pack_map(pk, 3);
+    if (err == 0)
+        err = pack_cstr(pk, "rooms");
+    if (err == 0)
+        err = pack_rooms(pk, m->rooms, m->nrooms);
+    if (err == 0)
+        err = pack_cstr(pk, "except");
+    if (err == 0)
+        err = pack_rooms(pk, m->except, m->nexcept);
+    if (err == 0)
+        err = pack_cstr(pk, "flags");
+    if (err == 0)
+        err = msgpack_pack_map(pk, (m->is_volatile ? 1 : 0) + (timeout_ms > 0 ? 1 : 0));
+    if (err == 0 && m->is_volatile) {
+        err = pack_cstr(pk, "volatile");
+        if (err == 0)
+            err = msgpack_pack_true(pk);
+    }
+    if (err == 0 && timeout_ms > 0) {
+        err = pack_cstr(pk, "timeout");
+        if (err == 0)
+            err = msgpack_pack_unsigned_int(pk, timeout_ms);
+    }
+    return err;
+}
+
+static int finish_sbuf(msgpack_sbuffer *sb, int err, uint8_t **out, size_t *len) {
+    if (err != 0) {
+        msgpack_sbuffer_destroy(sb);
+        return HB_ENOMEM;
+    }
+    *len = sb->size;
+    *out = (uint8_t *)msgpack_sbuffer_release(sb);
+    if (*out == NULL) /* an empty buffer is never released: cannot happen here */
+        return HB_ENOMEM;
+    return 0;
+}
+
+static json_t *load_array(const hb_slice *text) {
+    json_t *data = json_loadb((const char *)text->base, text->len,
+                              JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    if (!json_is_array(data)) {
+        json_decref(data);
+        return NULL;
+    }
+    return data;
+}
+
 int hb_cluster_proto_encode_bcast(const char *uid, const hb_sio_bus_msg *m, uint8_t **out,
                                   size_t *len) {
     msgpack_sbuffer sb;
     msgpack_packer pk;
-    json_t *data = json_loadb((const char *)m->data.base, m->data.len,
-                              JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    json_t *data = load_array(&m->data);
     int err;
-    if (!json_is_array(data)) {
-        json_decref(data);
+    if (data == NULL)
         return HB_EINVAL;
-    }
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     err = msgpack_pack_array(&pk, 3);
     if (err == 0)
         err = pack_cstr(&pk, uid);
-    /* the packet: {type, data, nsp}, as socket.io's BroadcastOperator builds it */
     if (err == 0)
-        err = msgpack_pack_map(&pk, 3);
+        err = pack_packet(&pk, m, data);
+    if (err == 0)
+        err = pack_opts(&pk, m, 0);
+    json_decref(data);
+    return finish_sbuf(&sb, err, out, len);
+}
+
+int hb_cluster_proto_encode_bcast_req(const char *uid, const char *req_id,
+                                      const hb_sio_bus_msg *m, unsigned timeout_ms, uint8_t **out,
+                                      size_t *len) {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    json_t *data = load_array(&m->data);
+    int err;
+    if (data == NULL)
+        return HB_EINVAL;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    /* {uid, requestId, type: 7, packet, opts}, as RedisAdapter.broadcastWithAck */
+    err = msgpack_pack_map(&pk, 5);
+    if (err == 0)
+        err = pack_cstr(&pk, "uid");
+    if (err == 0)
+        err = pack_cstr(&pk, uid);
+    if (err == 0)
+        err = pack_cstr(&pk, "requestId");
+    if (err == 0)
+        err = pack_cstr(&pk, req_id);
     if (err == 0)
         err = pack_cstr(&pk, "type");
     if (err == 0)
-        err = msgpack_pack_int(&pk, 2);
+        err = msgpack_pack_int(&pk, HB_CLUSTER_REQ_BROADCAST);
     if (err == 0)
-        err = pack_cstr(&pk, "data");
+        err = pack_cstr(&pk, "packet");
     if (err == 0)
-        err = pack_json(&pk, data, m->bins, m->nbins);
+        err = pack_packet(&pk, m, data);
     if (err == 0)
-        err = pack_cstr(&pk, "nsp");
+        err = pack_cstr(&pk, "opts");
     if (err == 0)
-        err = pack_cstr(&pk, m->nsp);
-    /* the options */
-    if (err == 0)
-        err = msgpack_pack_map(&pk, 3);
-    if (err == 0)
-        err = pack_cstr(&pk, "rooms");
-    if (err == 0)
-        err = pack_rooms(&pk, m->rooms, m->nrooms);
-    if (err == 0)
-        err = pack_cstr(&pk, "except");
-    if (err == 0)
-        err = pack_rooms(&pk, m->except, m->nexcept);
-    if (err == 0)
-        err = pack_cstr(&pk, "flags");
-    if (err == 0)
-        err = msgpack_pack_map(&pk, m->is_volatile ? 1 : 0);
-    if (err == 0 && m->is_volatile) {
-        err = pack_cstr(&pk, "volatile");
-        if (err == 0)
-            err = msgpack_pack_true(&pk);
-    }
+        err = pack_opts(&pk, m, timeout_ms);
     json_decref(data);
-    if (err != 0) {
-        msgpack_sbuffer_destroy(&sb);
-        return HB_ENOMEM;
-    }
-    *len = sb.size;
-    *out = (uint8_t *)msgpack_sbuffer_release(&sb);
-    if (*out == NULL) /* an empty buffer is never released: cannot happen here */
-        return HB_ENOMEM;
-    return 0;
+    return finish_sbuf(&sb, err, out, len);
+}
+
+int hb_cluster_proto_encode_ack(const char *req_id, const char *json, size_t jlen,
+                                const hb_bin *bins, size_t nbins, uint8_t **out, size_t *len) {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    json_t *v = json_loadb(json, jlen, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    int err;
+    if (v == NULL)
+        return HB_EINVAL;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    /* {type: 9, requestId, packet}, as the adapter's ack relay */
+    err = msgpack_pack_map(&pk, 3);
+    if (err == 0)
+        err = pack_cstr(&pk, "type");
+    if (err == 0)
+        err = msgpack_pack_int(&pk, HB_CLUSTER_REQ_BROADCAST_ACK);
+    if (err == 0)
+        err = pack_cstr(&pk, "requestId");
+    if (err == 0)
+        err = pack_cstr(&pk, req_id);
+    if (err == 0)
+        err = pack_cstr(&pk, "packet");
+    if (err == 0)
+        err = pack_json(&pk, v, bins, nbins);
+    json_decref(v);
+    return finish_sbuf(&sb, err, out, len);
 }
 
 /* --- MessagePack to JSON text ------------------------------------------------------------- */
@@ -350,7 +442,14 @@ static void put_value(to_json *tj, const msgpack_object *o) {
     case MSGPACK_OBJECT_BOOLEAN:
         puts_(&tj->out, o->via.boolean ? "true" : "false");
         return;
+    /* An integer beyond int64 is written as a double, as JavaScript reads
+     * it anyway: JSON readers that keep integers in 64 bits (jansson) can
+     * take it then. The int64 range stays exact between Hubbub nodes. */
     case MSGPACK_OBJECT_POSITIVE_INTEGER:
+        if (o->via.u64 > (uint64_t)INT64_MAX) {
+            put_double(&tj->out, (double)o->via.u64);
+            return;
+        }
         snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)o->via.u64);
         puts_(&tj->out, tmp);
         return;
@@ -439,36 +538,95 @@ static size_t array_len(const msgpack_object *o) {
     return o != NULL && o->type == MSGPACK_OBJECT_ARRAY ? o->via.array.size : 0;
 }
 
-int hb_cluster_proto_decode_bcast(const uint8_t *data, size_t len, hb_cluster_bcast *b) {
+static uint64_t be(const uint8_t *p, size_t n) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Whether data could hold the MessagePack value it starts with: every
+ * array and map announces no more elements than bytes remain. msgpack-c
+ * allocates what a container announces before reading it, so five bytes
+ * could otherwise ask for gigabytes. */
+static int plausible(const uint8_t *data, size_t len) {
+    uint64_t need = 1; /* values still to read */
+    size_t pos = 0;
+    while (need > 0) {
+        uint8_t t;
+        uint64_t skip = 0, n = 0;
+        if (pos >= len)
+            return 0;
+        t = data[pos++];
+        need--;
+        if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3)
+            continue;
+        if ((t & 0xf0) == 0x80 || (t & 0xf0) == 0x90) {
+            n = (t & 0x0f) * ((t & 0xf0) == 0x80 ? 2u : 1u);
+        } else if ((t & 0xe0) == 0xa0) {
+            skip = t & 0x1f;
+        } else {
+            static const uint8_t width[] = {
+                /* c4 bin8..c6 bin32 */ 1, 2, 4,
+                /* c7 ext8..c9 ext32 */ 1, 2, 4,
+                /* ca float32, cb float64 */ 4, 8,
+                /* cc..cf uint, d0..d3 int */ 1, 2, 4, 8, 1, 2, 4, 8,
+                /* d4..d8 fixext */ 2, 3, 5, 9, 17,
+                /* d9..db str */ 1, 2, 4,
+                /* dc, dd array; de, df map */ 2, 4, 2, 4};
+            size_t w;
+            if (t < 0xc4)
+                return 0; /* 0xc1: never used */
+            w = width[t - 0xc4];
+            if (len - pos < w)
+                return 0;
+            if (t <= 0xc6 || (t >= 0xd9 && t <= 0xdb))
+                skip = be(data + pos, w); /* bin, str: length */
+            else if (t <= 0xc9)
+                skip = be(data + pos, w) + 1; /* ext: length, then its type */
+            else if (t >= 0xdc)
+                n = be(data + pos, w) * (t >= 0xde ? 2u : 1u);
+            pos += t <= 0xc9 || t >= 0xd9 ? w : 0;
+            if (t > 0xc9 && t < 0xd9)
+                skip = w; /* a number or a fixext: its bytes */
+        }
+        if (skip > len - pos)
+            return 0;
+        pos += (size_t)skip;
+        need += n;
+        if (need > len - pos)
+            return 0; /* each value takes a byte at least */
+    }
+    return 1;
+}
+
+static int unpack(const uint8_t *data, size_t len, hb_cluster_bcast *b) {
     msgpack_unpacked *up;
-    const msgpack_object *root, *packet, *opts, *type, *pdata, *nsp, *rooms, *except, *flags, *vol;
-    to_json tj;
-    size_t off = 0, nslices;
-    long nr, ne;
-    int err = HB_EINVAL;
-    memset(b, 0, sizeof(*b));
+    size_t off = 0;
+    if (!plausible(data, len))
+        return HB_EINVAL;
     if ((up = malloc(sizeof(*up))) == NULL)
         return HB_ENOMEM;
     msgpack_unpacked_init(up);
     b->unpacked = up;
     switch (msgpack_unpack_next(up, (const char *)data, len, &off)) {
     case MSGPACK_UNPACK_SUCCESS:
-        break;
+        return 0;
     case MSGPACK_UNPACK_NOMEM_ERROR:
-        err = HB_ENOMEM;
-        goto fail;
+        return HB_ENOMEM;
     default:
-        goto fail;
+        return HB_EINVAL;
     }
-    root = &up->data;
-    if (root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size < 2)
-        goto fail;
-    if (root->via.array.ptr[0].type == MSGPACK_OBJECT_STR) {
-        b->uid.base = (const uint8_t *)root->via.array.ptr[0].via.str.ptr;
-        b->uid.len = root->via.array.ptr[0].via.str.size;
-    }
-    packet = &root->via.array.ptr[1];
-    opts = root->via.array.size > 2 ? &root->via.array.ptr[2] : NULL;
+}
+
+/* Fills b from an EVENT packet {type, data, nsp} and its options {rooms,
+ * except, flags}. */
+static int decode_event(const msgpack_object *packet, const msgpack_object *opts,
+                        hb_cluster_bcast *b) {
+    const msgpack_object *type, *pdata, *nsp, *rooms, *except, *flags, *vol;
+    to_json tj;
+    size_t nslices;
+    long nr, ne;
     type = map_get(packet, "type");
     pdata = map_get(packet, "data");
     nsp = map_get(packet, "nsp");
@@ -477,32 +635,28 @@ int hb_cluster_proto_decode_bcast(const uint8_t *data, size_t len, hb_cluster_bc
     if (type == NULL || type->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
         (type->via.u64 != 2 && type->via.u64 != 5) || pdata == NULL ||
         pdata->type != MSGPACK_OBJECT_ARRAY || pdata->via.array.size == 0)
-        goto fail;
+        return HB_EINVAL;
     if (nsp != NULL && nsp->type == MSGPACK_OBJECT_STR) {
         if (nsp->via.str.size == 0 || memchr(nsp->via.str.ptr, '\0', nsp->via.str.size) != NULL)
-            goto fail;
+            return HB_EINVAL;
         b->nsp = malloc(nsp->via.str.size + 1);
-        if (b->nsp == NULL) {
-            err = HB_ENOMEM;
-            goto fail;
-        }
+        if (b->nsp == NULL)
+            return HB_ENOMEM;
         memcpy(b->nsp, nsp->via.str.ptr, nsp->via.str.size);
         b->nsp[nsp->via.str.size] = '\0';
     } else if ((b->nsp = strdup("/")) == NULL) {
-        err = HB_ENOMEM;
-        goto fail;
+        return HB_ENOMEM;
     }
     memset(&tj, 0, sizeof(tj));
     tj.bins = b->bins;
     put_value(&tj, pdata);
     if (tj.out.oom) {
         free(tj.out.s);
-        err = HB_ENOMEM;
-        goto fail;
+        return HB_ENOMEM;
     }
     if (tj.too_many) {
         free(tj.out.s);
-        goto fail;
+        return HB_EINVAL;
     }
     b->json = tj.out.s;
     rooms = opts ? map_get(opts, "rooms") : NULL;
@@ -510,15 +664,14 @@ int hb_cluster_proto_decode_bcast(const uint8_t *data, size_t len, hb_cluster_bc
     flags = opts ? map_get(opts, "flags") : NULL;
     vol = flags ? map_get(flags, "volatile") : NULL;
     nslices = array_len(rooms) + array_len(except);
-    if (nslices > 0 && (b->rooms = malloc(nslices * sizeof(*b->rooms))) == NULL) {
-        err = HB_ENOMEM;
-        goto fail;
-    }
+    /* Never NULL, even for none: rooms + 0 must be a valid pointer. */
+    if ((b->rooms = malloc((nslices ? nslices : 1) * sizeof(*b->rooms))) == NULL)
+        return HB_ENOMEM;
     b->msg.nsp = b->nsp;
     b->msg.rooms = b->rooms;
     if ((nr = read_rooms(rooms, b->rooms)) < 0 ||
         (ne = read_rooms(except, b->rooms + nr)) < 0)
-        goto fail;
+        return HB_EINVAL;
     b->msg.nrooms = (size_t)nr;
     b->msg.except = b->rooms + nr;
     b->msg.nexcept = (size_t)ne;
@@ -527,7 +680,66 @@ int hb_cluster_proto_decode_bcast(const uint8_t *data, size_t len, hb_cluster_bc
     b->msg.data.len = tj.out.len;
     b->msg.bins = b->bins;
     b->msg.nbins = tj.nbins;
+    if (flags != NULL) {
+        const msgpack_object *t = map_get(flags, "timeout");
+        if (t != NULL && t->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+            b->timeout_ms = t->via.u64 > 0x7fffffff ? 0x7fffffff : (unsigned)t->via.u64;
+        else if (t != NULL && t->type == MSGPACK_OBJECT_FLOAT64 && t->via.f64 >= 1 &&
+                 t->via.f64 <= 0x7fffffff)
+            b->timeout_ms = (unsigned)t->via.f64;
+    }
     return 0;
+}
+
+static hb_slice str_slice(const msgpack_object *o) {
+    hb_slice s = {NULL, 0};
+    if (o != NULL && o->type == MSGPACK_OBJECT_STR) {
+        s.base = (const uint8_t *)o->via.str.ptr;
+        s.len = o->via.str.size;
+    }
+    return s;
+}
+
+int hb_cluster_proto_decode_bcast(const uint8_t *data, size_t len, hb_cluster_bcast *b) {
+    const msgpack_object *root;
+    int err;
+    memset(b, 0, sizeof(*b));
+    if ((err = unpack(data, len, b)) != 0)
+        goto fail;
+    root = &((msgpack_unpacked *)b->unpacked)->data;
+    err = HB_EINVAL;
+    if (root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size < 2)
+        goto fail;
+    b->uid = str_slice(&root->via.array.ptr[0]);
+    err = decode_event(&root->via.array.ptr[1],
+                       root->via.array.size > 2 ? &root->via.array.ptr[2] : NULL, b);
+    if (err == 0)
+        return 0;
+fail:
+    hb_cluster_proto_bcast_release(b);
+    return err;
+}
+
+int hb_cluster_proto_decode_bcast_req(const uint8_t *data, size_t len, hb_cluster_bcast *b) {
+    const msgpack_object *root, *type, *packet;
+    int err;
+    memset(b, 0, sizeof(*b));
+    if ((err = unpack(data, len, b)) != 0)
+        goto fail;
+    root = &((msgpack_unpacked *)b->unpacked)->data;
+    err = HB_EINVAL;
+    type = map_get(root, "type");
+    packet = map_get(root, "packet");
+    if (type == NULL || type->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+        type->via.u64 != HB_CLUSTER_REQ_BROADCAST || packet == NULL)
+        goto fail;
+    b->uid = str_slice(map_get(root, "uid"));
+    b->req_id = str_slice(map_get(root, "requestId"));
+    if (b->req_id.len == 0)
+        goto fail;
+    err = decode_event(packet, map_get(root, "opts"), b);
+    if (err == 0)
+        return 0;
 fail:
     hb_cluster_proto_bcast_release(b);
     return err;
@@ -637,7 +849,7 @@ int hb_cluster_proto_decode_req(const uint8_t *data, size_t len, const char *nsp
     except = json_object_get(opts, "except");
     targets = type == HB_CLUSTER_REQ_REMOTE_DISCONNECT ? NULL : json_object_get(root, "rooms");
     n = json_array_size(rooms) + json_array_size(except) + json_array_size(targets);
-    if (n > 0 && (q->slices = malloc(n * sizeof(*q->slices))) == NULL) {
+    if ((q->slices = malloc((n ? n : 1) * sizeof(*q->slices))) == NULL) {
         hb_cluster_proto_req_release(q);
         return HB_ENOMEM;
     }
@@ -666,4 +878,237 @@ void hb_cluster_proto_req_release(hb_cluster_req *q) {
     json_decref(q->json);
     free(q->slices);
     memset(q, 0, sizeof(*q));
+}
+
+/* --- requests this node answers, and the answers ----------------------------------------- */
+
+char *hb_cluster_proto_resp_channel(const char *nsp, const char *uid, size_t *len) {
+    static const char prefix[] = HB_CLUSTER_KEY "-response#";
+    char *head, *s;
+    size_t hlen;
+    head = join3(prefix, sizeof(prefix) - 1, nsp, strlen(nsp), "#", 1, &hlen);
+    if (head == NULL || uid == NULL) {
+        if (head != NULL)
+            *len = hlen;
+        return head;
+    }
+    s = join3(head, hlen, uid, strlen(uid), "#", 1, len);
+    free(head);
+    return s;
+}
+
+static const char *json_str(json_t *o, const char *key) {
+    json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+int hb_cluster_proto_decode_ask(const uint8_t *data, size_t len, const char *nsp,
+                                hb_cluster_ask *a) {
+    json_t *root, *opts, *rooms = NULL, *except = NULL;
+    json_int_t type;
+    size_t n;
+    memset(a, 0, sizeof(*a));
+    if (len == 0 || data[0] != '{')
+        return HB_EINVAL;
+    root = json_loadb((const char *)data, len, JSON_ALLOW_NUL, NULL);
+    if (!json_is_object(root) || !json_is_integer(json_object_get(root, "type"))) {
+        json_decref(root);
+        return HB_EINVAL;
+    }
+    a->json = root;
+    type = json_integer_value(json_object_get(root, "type"));
+    opts = json_object_get(root, "opts");
+    a->type = (int)type;
+    a->uid = json_str(root, "uid") ? json_str(root, "uid") : "";
+    a->req_id = json_str(root, "requestId") ? json_str(root, "requestId") : "";
+    a->sel.nsp = nsp;
+    switch (type) {
+    case HB_CLUSTER_REQ_SOCKETS:
+        rooms = json_object_get(root, "rooms");
+        break;
+    case HB_CLUSTER_REQ_ALL_ROOMS:
+    case HB_CLUSTER_REQ_SERVER_SIDE_EMIT:
+        break;
+    case HB_CLUSTER_REQ_REMOTE_JOIN:
+    case HB_CLUSTER_REQ_REMOTE_LEAVE:
+    case HB_CLUSTER_REQ_REMOTE_DISCONNECT:
+        /* one socket, by id (the form with opts is hb_cluster_proto_decode_req's) */
+        a->sid = json_str(root, "sid");
+        a->room = json_str(root, "room");
+        a->close = json_is_true(json_object_get(root, "close"));
+        if (json_is_object(opts) || a->sid == NULL ||
+            (type != HB_CLUSTER_REQ_REMOTE_DISCONNECT && a->room == NULL))
+            goto invalid;
+        break;
+    case HB_CLUSTER_REQ_REMOTE_FETCH:
+        if (!json_is_object(opts))
+            goto invalid;
+        rooms = json_object_get(opts, "rooms");
+        except = json_object_get(opts, "except");
+        break;
+    default:
+        goto invalid;
+    }
+    n = json_array_size(rooms) + json_array_size(except);
+    if ((a->slices = malloc((n ? n : 1) * sizeof(*a->slices))) == NULL) {
+        hb_cluster_proto_ask_release(a);
+        return HB_ENOMEM;
+    }
+    a->sel.rooms = a->slices;
+    a->sel.nrooms = json_rooms(rooms, a->slices);
+    a->sel.except = a->slices + a->sel.nrooms;
+    a->sel.nexcept = json_rooms(except, a->slices + a->sel.nrooms);
+    return 0;
+invalid:
+    hb_cluster_proto_ask_release(a);
+    return HB_EINVAL;
+}
+
+void hb_cluster_proto_ask_release(hb_cluster_ask *a) {
+    json_decref(a->json);
+    free(a->slices);
+    memset(a, 0, sizeof(*a));
+}
+
+char *hb_cluster_proto_encode_answer(const char *req_id, const char *key, const char *value,
+                                     size_t vlen, size_t *len) {
+    char *id = hb_cluster__json_quote(req_id);
+    size_t klen = key ? strlen(key) : 0, n;
+    char *out;
+    if (id == NULL)
+        return NULL;
+    /* {"requestId":ID} or {"requestId":ID,"KEY":VALUE} */
+    n = 14 + strlen(id) + (key ? 4 + klen + vlen : 0) + 1;
+    out = malloc(n + 1);
+    if (out != NULL) {
+        size_t o = (size_t)sprintf(out, "{\"requestId\":%s", id);
+        if (key != NULL) {
+            o += (size_t)sprintf(out + o, ",\"%s\":", key);
+            memcpy(out + o, value, vlen);
+            o += vlen;
+        }
+        out[o++] = '}';
+        out[o] = '\0';
+        *len = o;
+    }
+    free(id);
+    return out;
+}
+
+char *hb_cluster_proto_encode_count(const char *req_id, size_t count, size_t *len) {
+    char *id = hb_cluster__json_quote(req_id), *out;
+    int n;
+    if (id == NULL)
+        return NULL;
+    out = malloc(strlen(id) + 64);
+    if (out != NULL) {
+        n = sprintf(out, "{\"type\":%d,\"requestId\":%s,\"clientCount\":%zu}",
+                    HB_CLUSTER_REQ_BROADCAST_CLIENT_COUNT, id, count);
+        *len = (size_t)n;
+    }
+    free(id);
+    return out;
+}
+
+char *hb_cluster__json_quote(const char *s) {
+    json_t *v = json_string(s);
+    char *out = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+    json_decref(v);
+    return out;
+}
+
+int hb_cluster_proto_decode_resp(const uint8_t *data, size_t len, hb_cluster_resp *r) {
+    memset(r, 0, sizeof(*r));
+    if (len == 0)
+        return HB_EINVAL;
+    if (data[0] == '{') {
+        json_t *root = json_loadb((const char *)data, len, JSON_ALLOW_NUL, NULL), *count;
+        if (!json_is_object(root) || json_str(root, "requestId") == NULL) {
+            json_decref(root);
+            return HB_EINVAL;
+        }
+        r->json = root;
+        r->req_id.base = (const uint8_t *)json_str(root, "requestId");
+        r->req_id.len = strlen(json_str(root, "requestId"));
+        r->type = (int)json_integer_value(json_object_get(root, "type"));
+        count = json_object_get(root, "clientCount");
+        if (json_is_integer(count) && json_integer_value(count) >= 0)
+            r->client_count = (size_t)json_integer_value(count);
+        else if (r->type == HB_CLUSTER_REQ_BROADCAST_CLIENT_COUNT)
+            goto invalid;
+        r->sockets = json_object_get(root, "sockets");
+        if (r->sockets != NULL && !json_is_array(r->sockets))
+            r->sockets = NULL;
+        return 0;
+    }
+    {
+        /* MessagePack: an ack {type: 9, requestId, packet} */
+        hb_cluster_bcast b;
+        const msgpack_object *root, *type, *packet;
+        to_json tj;
+        int err;
+        memset(&b, 0, sizeof(b));
+        if ((err = unpack(data, len, &b)) != 0) {
+            hb_cluster_proto_bcast_release(&b);
+            return err;
+        }
+        r->unpacked = b.unpacked;
+        root = &((msgpack_unpacked *)b.unpacked)->data;
+        type = map_get(root, "type");
+        packet = map_get(root, "packet");
+        r->req_id = str_slice(map_get(root, "requestId"));
+        if (type == NULL || type->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+            r->req_id.len == 0)
+            goto invalid;
+        r->type = (int)type->via.u64;
+        if (r->type == HB_CLUSTER_REQ_BROADCAST_ACK) {
+            hb_bin bins[MAX_BINS];
+            memset(&tj, 0, sizeof(tj));
+            tj.bins = bins;
+            if (packet == NULL)
+                puts_(&tj.out, "null");
+            else
+                put_value(&tj, packet);
+            if (tj.out.oom) {
+                free(tj.out.s);
+                hb_cluster_proto_resp_release(r);
+                return HB_ENOMEM;
+            }
+            r->ack_json = tj.out.s;
+            r->ack_len = tj.out.len;
+        }
+        return 0;
+    }
+invalid:
+    hb_cluster_proto_resp_release(r);
+    return HB_EINVAL;
+}
+
+void hb_cluster_proto_resp_release(hb_cluster_resp *r) {
+    json_decref(r->json);
+    if (r->unpacked != NULL) {
+        msgpack_unpacked_destroy(r->unpacked);
+        free(r->unpacked);
+    }
+    free(r->ack_json);
+    memset(r, 0, sizeof(*r));
+}
+
+char *hb_cluster_proto_encode_fetch_req(const char *uid, const char *req_id,
+                                        const hb_sio_bus_req *sel, size_t *len) {
+    json_t *o = json_object(), *opts = json_object();
+    char *out = NULL;
+    if (o != NULL && opts != NULL &&
+        json_object_set_new(opts, "rooms", rooms_json(sel->rooms, sel->nrooms)) == 0 &&
+        json_object_set_new(opts, "except", rooms_json(sel->except, sel->nexcept)) == 0 &&
+        json_object_set_new(o, "uid", json_string(uid)) == 0 &&
+        json_object_set_new(o, "requestId", json_string(req_id)) == 0 &&
+        json_object_set_new(o, "type", json_integer(HB_CLUSTER_REQ_REMOTE_FETCH)) == 0 &&
+        json_object_set(o, "opts", opts) == 0)
+        out = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(opts);
+    json_decref(o);
+    if (out != NULL)
+        *len = strlen(out);
+    return out;
 }

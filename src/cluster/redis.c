@@ -40,6 +40,7 @@ typedef struct rconn {
     int connected;            /* TCP connected */
     int up;                   /* ready: connected and, for the subscriber, subscribed */
     size_t confirmed;         /* subscriptions confirmed on this connection */
+    size_t expected;          /* ... of those sent when it connected */
     unsigned attempts;        /* failed attempts since it was last up */
     uint64_t down_since;      /* loop ms */
     uint64_t last_warn;
@@ -57,6 +58,8 @@ struct hb_redis {
     rconn conn[2];
     char **patterns;
     size_t npatterns;
+    hb_slice *channels;       /* exact subscriptions, added at any time */
+    size_t nchannels, capchannels;
     size_t pending_bytes;     /* sent on the command connection, not answered */
     size_t pending_cmds;
     uint64_t last_progress;   /* last reply, or the send that made pending_cmds 1 */
@@ -432,30 +435,47 @@ static void on_setup_reply(redisAsyncContext *ac, void *reply, void *privdata) {
         count_error_reply(rc->r, reply, (const char *)privdata);
 }
 
-static void on_pmessage(redisAsyncContext *ac, void *reply_, void *privdata) {
+/* Every reply on the subscriber: confirmations of PSUBSCRIBE and
+ * SUBSCRIBE, and the messages of both kinds. */
+static void on_sub_reply(redisAsyncContext *ac, void *reply_, void *privdata) {
     rconn *rc = ac->data;
     const redisReply *reply = reply_;
+    const char *kind;
     hb_redis *r;
     (void)privdata;
     if (rc == NULL || rc->ac != ac || reply == NULL)
         return;
     r = rc->r;
     if (reply->type == REDIS_REPLY_ERROR) {
-        count_error_reply(r, reply, "PSUBSCRIBE");
+        count_error_reply(r, reply, "SUBSCRIBE");
         return;
     }
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3 ||
         reply->element[0]->type != REDIS_REPLY_STRING)
         return;
-    if (strcasecmp(reply->element[0]->str, "pmessage") == 0 && reply->elements == 4) {
+    kind = reply->element[0]->str;
+    if (strcasecmp(kind, "pmessage") == 0 && reply->elements == 4) {
         const redisReply *ch = reply->element[2], *msg = reply->element[3];
         if (ch->type == REDIS_REPLY_STRING && msg->type == REDIS_REPLY_STRING &&
             r->cbs.message != NULL && !r->closing)
             r->cbs.message(r->cbs.ud, ch->str, ch->len, (const uint8_t *)msg->str, msg->len);
-    } else if (strcasecmp(reply->element[0]->str, "psubscribe") == 0) {
-        if (++rc->confirmed == r->npatterns && !rc->up)
+    } else if (strcasecmp(kind, "message") == 0) {
+        const redisReply *ch = reply->element[1], *msg = reply->element[2];
+        if (ch->type == REDIS_REPLY_STRING && msg->type == REDIS_REPLY_STRING &&
+            r->cbs.message != NULL && !r->closing)
+            r->cbs.message(r->cbs.ud, ch->str, ch->len, (const uint8_t *)msg->str, msg->len);
+    } else if (strcasecmp(kind, "psubscribe") == 0 || strcasecmp(kind, "subscribe") == 0) {
+        if (++rc->confirmed >= rc->expected && !rc->up)
             conn_is_up(rc);
     }
+}
+
+/* SUBSCRIBE channel on the subscriber connection in progress. */
+static int send_subscribe(rconn *rc, const hb_slice *ch) {
+    const char *argv[2] = {"SUBSCRIBE", (const char *)ch->base};
+    size_t lens[2] = {9, ch->len};
+    return redisAsyncCommandArgv(rc->ac, on_sub_reply, NULL, 2, argv, lens) == REDIS_OK ? 0
+                                                                                        : HB_ENOMEM;
 }
 
 /* The command connection's first PING. An error (NOAUTH...) means this
@@ -561,9 +581,15 @@ static void conn_connect(rconn *rc) {
         redisAsyncCommand(ac, on_setup_reply, "SELECT", "SELECT %d", r->addr.db);
     if (rc->role == ROLE_CMD)
         redisAsyncCommand(ac, on_ping_reply, NULL, "PING");
-    if (rc->role == ROLE_SUB)
+    if (rc->role == ROLE_SUB) {
+        /* Up once every one of these is confirmed; channels added later
+         * are sent on their own (hb_redis_subscribe). */
+        rc->expected = r->npatterns + r->nchannels;
+        for (size_t i = 0; i < r->nchannels; i++)
+            send_subscribe(rc, &r->channels[i]);
         for (size_t i = 0; i < r->npatterns; i++)
-            redisAsyncCommand(ac, on_pmessage, NULL, "PSUBSCRIBE %s", r->patterns[i]);
+            redisAsyncCommand(ac, on_sub_reply, NULL, "PSUBSCRIBE %s", r->patterns[i]);
+    }
     hb_loop_timer_start(r->loop, &rc->timer, CONNECT_TIMEOUT_MS, on_connect_timeout);
 }
 
@@ -632,13 +658,40 @@ int hb_redis_psubscribe(hb_redis *r, const char *pattern) {
     return 0;
 }
 
+int hb_redis_subscribe(hb_redis *r, const char *channel, size_t len) {
+    rconn *rc = &r->conn[ROLE_SUB];
+    char *copy;
+    for (size_t i = 0; i < r->nchannels; i++)
+        if (r->channels[i].len == len && memcmp(r->channels[i].base, channel, len) == 0)
+            return 0;
+    if (r->nchannels == r->capchannels) {
+        size_t cap = r->capchannels ? r->capchannels * 2 : 8;
+        hb_slice *v = realloc(r->channels, cap * sizeof(*v));
+        if (v == NULL)
+            return HB_ENOMEM;
+        r->channels = v;
+        r->capchannels = cap;
+    }
+    if ((copy = malloc(len + 1)) == NULL)
+        return HB_ENOMEM;
+    memcpy(copy, channel, len);
+    copy[len] = '\0';
+    r->channels[r->nchannels].base = (const uint8_t *)copy;
+    r->channels[r->nchannels].len = len;
+    r->nchannels++;
+    /* A connection in progress sent the list it had: send this one now. */
+    if (rc->ac != NULL && !r->closing)
+        send_subscribe(rc, &r->channels[r->nchannels - 1]);
+    return 0;
+}
+
 void hb_redis_start(hb_redis *r) {
     if (r->started || r->closing)
         return;
     r->started = 1;
     hb_metrics_g.cluster_on = 1;
     conn_connect(&r->conn[ROLE_CMD]);
-    if (r->npatterns > 0)
+    if (r->npatterns > 0 || r->nchannels > 0)
         conn_connect(&r->conn[ROLE_SUB]);
     else
         r->conn[ROLE_SUB].up = 1; /* nothing to subscribe to */
@@ -757,5 +810,8 @@ void hb_redis_free(hb_redis *r) {
     for (size_t i = 0; i < r->npatterns; i++)
         free(r->patterns[i]);
     free(r->patterns);
+    for (size_t i = 0; i < r->nchannels; i++)
+        free((void *)r->channels[i].base);
+    free(r->channels);
     free(r);
 }

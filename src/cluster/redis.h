@@ -1,6 +1,7 @@
 /* An asynchronous Redis client for the cluster bus, on hiredis and the
  * node's libuv loop. It holds two connections to one Redis: one for
- * commands and publishes, one for pattern subscriptions. Each is
+ * commands and publishes, one for subscriptions (patterns, and channels
+ * that can be added at any time). Each is
  * reconnected with exponential backoff whenever it fails, the subscriptions
  * are renewed on every new connection, and a command connection that stops
  * answering is dropped and reconnected. Outgoing bytes are bounded: a
@@ -14,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "net/loop.h"
 
 struct redisReply;
@@ -35,8 +37,8 @@ typedef struct hb_redis_addr {
 int hb_redis_parse_url(const char *url, hb_redis_addr *out);
 
 typedef struct hb_redis_cbs {
-    /* A message on one of the pattern subscriptions. channel and data are
-     * borrowed for the call. */
+    /* A message on one of the subscriptions (pattern or channel). channel
+     * and data are borrowed for the call. */
     void (*message)(void *ud, const char *channel, size_t chlen, const uint8_t *data, size_t len);
     /* Called with 1 once both connections are up and subscribed, and with 0
      * when one of them goes down. May be NULL. */
@@ -59,6 +61,12 @@ hb_redis *hb_redis_new(hb_loop *loop, const hb_redis_addr *addr, const hb_redis_
 /* Adds a pattern subscription, kept for every connection of the
  * subscriber. Call it before hb_redis_start(). Returns 0 or HB_ENOMEM. */
 int hb_redis_psubscribe(hb_redis *r, const char *pattern);
+/* Adds a channel subscription (SUBSCRIBE channel, len bytes, copied),
+ * kept for every connection of the subscriber; sent at once when the
+ * subscriber is connected or connecting. Subscribing twice to a channel
+ * is once. Any time, before or after hb_redis_start(). Returns 0 or
+ * HB_ENOMEM. */
+int hb_redis_subscribe(hb_redis *r, const char *channel, size_t len);
 /* Connects both connections (and keeps them connected until
  * hb_redis_shutdown or hb_redis_free). Never fails: a Redis that cannot be
  * reached is retried. */

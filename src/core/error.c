@@ -27,6 +27,7 @@ const char *hb_strerror(int code) {
     case HB_ESIO_ATTACHMENTS: return "bad Socket.IO binary attachments";
     case HB_ETUNNEL_FRAME: return "malformed Azure Web PubSub tunnel frame";
     case HB_EJWT: return "invalid or rejected JWT";
+    case HB_ECLUSTER: return "the other nodes of the cluster could not be reached";
     }
     if (code < 0 && code > -4096)
         return uv_strerror(code);

@@ -134,6 +134,18 @@ char *hb_metrics_render(size_t *len) {
         put(&o, "# HELP hubbub_cluster_nodes Live nodes in the registry, this one included.\n"
                 "# TYPE hubbub_cluster_nodes gauge\nhubbub_cluster_nodes %lld\n",
             (long long)m->cluster_nodes);
+        put(&o, "# HELP hubbub_cluster_forwards_total Long-polling requests forwarded to the node "
+                "that holds their session.\n# TYPE hubbub_cluster_forwards_total counter\n"
+                "hubbub_cluster_forwards_total %llu\n"
+                "# HELP hubbub_cluster_forward_errors_total Forwarded requests that failed: owner "
+                "unknown or unreachable, no answer in time, too many at once.\n"
+                "# TYPE hubbub_cluster_forward_errors_total counter\n"
+                "hubbub_cluster_forward_errors_total %llu\n"
+                "# HELP hubbub_cluster_forwards_in_flight Forwarded requests waiting for their "
+                "owner's answer.\n# TYPE hubbub_cluster_forwards_in_flight gauge\n"
+                "hubbub_cluster_forwards_in_flight %lld\n",
+            (unsigned long long)m->cluster_forwards, (unsigned long long)m->cluster_forward_errors,
+            (long long)m->cluster_forwards_in_flight);
     }
     if (o.failed) {
         free(o.s);

@@ -42,6 +42,9 @@ typedef struct hb_metrics {
     uint64_t cluster_published;               /* broadcasts and requests sent to other nodes */
     uint64_t cluster_received;                /* ... received from them (and emitters) */
     int64_t cluster_nodes;                    /* live nodes in the registry, this one included */
+    uint64_t cluster_forwards;                /* polling requests forwarded to their owner */
+    uint64_t cluster_forward_errors;          /* ... that failed (unknown, unreachable, late, full) */
+    int64_t cluster_forwards_in_flight;       /* ... waiting for the owner's answer */
 } hb_metrics;
 
 extern hb_metrics hb_metrics_g;

@@ -46,7 +46,7 @@ typedef struct mount {
 struct hb_eio_session {
     hb_eio_server *srv;
     hb_eio_session *hnext;     /* sid map chain */
-    char sid[21];
+    char sid[HB_EIO_PREFIX_MAX + 21]; /* the router's prefix, then 20 random characters */
     uint8_t transport;         /* HB_EIO_POLLING / HB_EIO_WEBSOCKET */
     uint8_t closed;
     uint8_t upgrading;         /* the probe said 2probe, 5 not yet seen */
@@ -88,6 +88,9 @@ struct hb_eio_server {
     hb_eio_session **buckets;
     size_t nbuckets, count;
     hb_buf *pkt_ping, *pkt_noop, *pkt_close, *pkt_probe;
+    char prefix[HB_EIO_PREFIX_MAX + 1]; /* of every sid made here; "" without a router */
+    size_t prefix_len;
+    hb_eio_router router;      /* forward NULL: none */
 };
 
 static void session_close(hb_eio_session *s, int reason, int get_reply);
@@ -329,10 +332,14 @@ static void session_close(hb_eio_session *s, int reason, int get_reply) {
     hb_metrics_g.sessions_open[s->transport]--;
     hb_metrics_g.sessions_closed[reason]++;
     hb_log_debug("eio", "session %s closed: %s", s->sid, hb_close_reason_name(reason));
-    if (s->get != NULL && get_reply && s->q_len > 0 && enqueue(s, srv->pkt_close) == 0)
+    if (s->get != NULL && get_reply && s->q_len > 0 && enqueue(s, srv->pkt_close) == 0) {
         respond_payload(s); /* what was sent before the close goes first */
-    else if (s->get != NULL)
+        /* enqueue() re-armed the flush (a GET was pending): the session may
+         * be freed below, so it must not stay on the loop's list. */
+        hb_loop_undefer(srv->loop, &s->flush);
+    } else if (s->get != NULL) {
         answer_get(s, get_reply ? srv->pkt_close : srv->pkt_noop);
+    }
     if (s->post != NULL) {
         hb_http_watch(s->post, NULL, NULL);
         s->post = NULL;
@@ -370,12 +377,16 @@ static void on_drain_timeout(hb_timer *t) {
 void hb_eio_session_close(hb_eio_session *s) {
     if (s->closed || s->closing)
         return;
-    if (s->transport == HB_EIO_POLLING && s->q_len > 0 && s->probe == NULL) {
+    if (s->transport == HB_EIO_POLLING && s->probe == NULL && !s->deferred &&
+        (s->q_len > 0 || s->get == NULL)) {
         /* As engine.io, what was sent before the close is delivered first,
          * and the close packet in a later poll: a client handles a payload's
          * packets before it acts on a close, but Socket.IO clients defer
          * their packets by a tick. A client that never polls again is
-         * dropped after pingTimeout. */
+         * dropped after pingTimeout. With nothing queued and no poll
+         * pending, engine.io too keeps the session for the next poll
+         * (which gets the close) rather than answering it 400 "Session ID
+         * unknown". */
         if (s->get != NULL) /* at the end of the turn, after a POST's "ok" */
             hb_loop_defer(s->srv->loop, &s->flush, on_flush);
         s->closing = 1;
@@ -565,8 +576,9 @@ static hb_eio_session *session_new(hb_eio_server *srv, hb_http_conn *hc, const c
         goto fail;
     /* A collision of 120 random bits is not a real event, but a sid must
      * name one session, so check anyway. */
+    memcpy(s->sid, srv->prefix, srv->prefix_len);
     do {
-        if (hb_id_new(s->sid) != 0)
+        if (hb_id_new(s->sid + srv->prefix_len) != 0)
             goto fail;
     } while (map_find(srv, s->sid) != NULL);
     if (map_add(srv, s) != 0)
@@ -615,10 +627,15 @@ static void poll_get(hb_eio_session *s, hb_http_conn *hc) {
     }
     s->get = hc;
     hb_http_hold(hc, get_gone, s);
-    if (s->closing && s->q_len == 0)
+    if (s->closing && s->q_len == 0) {
+        /* The poll after a drained close gets "6\x1e1", as engine.io's
+         * polling transport answers it: a noop with the close appended
+         * (Azure's Socket.IO suite, close.ts, checks this body). */
+        enqueue(s, s->srv->pkt_noop);
         session_close(s, HB_CLOSE_FORCED, 1); /* answers with the close packet */
-    else if (s->q_len > 0)
+    } else if (s->q_len > 0) {
         respond_payload(s);
+    }
 }
 
 static void post_gone(void *ud, hb_http_conn *hc) {
@@ -632,7 +649,7 @@ static void post_gone(void *ud, hb_http_conn *hc) {
  * the older one's connection. */
 static void on_head(void *ud, hb_http_conn *hc, const hb_http_request *head) {
     mount *m = ud;
-    char sid[32];
+    char sid[64];
     hb_eio_session *s;
     if (head->method != HTTP_POST ||
         hb_http_query_get(head->query, head->query_len, "sid", sid, sizeof(sid)) < 0 ||
@@ -855,7 +872,7 @@ static int valid_hub(const char *hub) {
 static void on_request(void *ud, hb_http_conn *hc, hb_http_request *req) {
     mount *m = ud;
     hb_eio_server *srv = m->srv;
-    char transport[16], sid[32], eio[8], hub[160];
+    char transport[16], sid[64], eio[8], hub[160];
     const char *hubp = NULL;
     int is_ws;
     hb_eio_session *s;
@@ -885,6 +902,10 @@ static void on_request(void *ud, hb_http_conn *hc, hb_http_request *req) {
     is_ws = strcmp(transport, "websocket") == 0;
     if (hb_http_query_get(req->query, req->query_len, "sid", sid, sizeof(sid)) >= 0) {
         s = map_find(srv, sid);
+        if (s == NULL && srv->router.forward != NULL && !req->upgrade &&
+            strncmp(sid, srv->prefix, srv->prefix_len) != 0 &&
+            srv->router.forward(srv->router.ud, hc, req, sid) == 0)
+            return; /* another node's session: the router forwards it */
         if (s == NULL) {
             refuse(hc, req, ERR_UNKNOWN_SID);
             return;
@@ -972,6 +993,29 @@ hb_eio_server *hb_eio_server_new(hb_loop *loop, hb_http_server *http, const hb_e
         return NULL;
     }
     return srv;
+}
+
+int hb_eio_server_set_router(hb_eio_server *srv, const hb_eio_router *router) {
+    size_t n;
+    if (router == NULL) {
+        memset(&srv->router, 0, sizeof(srv->router));
+        return 0;
+    }
+    n = router->prefix != NULL ? strlen(router->prefix) : 0;
+    if (n > HB_EIO_PREFIX_MAX)
+        return HB_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        char c = router->prefix[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return HB_EINVAL;
+    }
+    memcpy(srv->prefix, router->prefix, n);
+    srv->prefix[n] = '\0';
+    srv->prefix_len = n;
+    srv->router = *router;
+    srv->router.prefix = srv->prefix;
+    return 0;
 }
 
 int hb_eio_server_mount(hb_eio_server *srv, const char *path, int hubs) {

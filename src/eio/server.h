@@ -59,6 +59,26 @@ size_t hb_eio_server_session_count(const hb_eio_server *srv);
 /* Frees the server; close all sessions first. NULL is accepted. */
 void hb_eio_server_free(hb_eio_server *srv);
 
+/* Cluster routing, for long-polling without sticky sessions: this
+ * server's session ids start with prefix (this node's tag), and a request
+ * whose sid starts otherwise belongs to another node. forward(ud, hc, req,
+ * sid) is offered such a polling request: it returns 0 when it took it
+ * (and will answer hc itself, holding it meanwhile; req is valid until
+ * then), nonzero to let this server answer "Session ID unknown". A
+ * WebSocket upgrade for another node's sid is refused with 400 "Session
+ * ID unknown", as engine.io refuses an upgrade it cannot serve. */
+typedef struct hb_eio_router {
+    const char *prefix;       /* copied; at most HB_EIO_PREFIX_MAX characters
+                                 of A-Z a-z 0-9 - _ */
+    int (*forward)(void *ud, hb_http_conn *hc, hb_http_request *req, const char *sid);
+    void *ud;
+} hb_eio_router;
+#define HB_EIO_PREFIX_MAX 10
+/* Sets the router (copied), or removes it with NULL (sids made after keep
+ * the prefix, so the sessions of a node stay recognisable). Returns 0 or
+ * HB_EINVAL (a bad prefix). Set it before the first session. */
+int hb_eio_server_set_router(hb_eio_server *srv, const hb_eio_router *router);
+
 /* A message packet built once, as a WebSocket frame whose payload is the
  * Engine.IO text form ("4" + text) or the raw binary. Share it with
  * hb_eio_session_send() to any number of sessions. NULL on ENOMEM. The

@@ -362,6 +362,7 @@ static void stop(hb_server *srv, const char *why) {
                     hb_eio_server_session_count(srv->eio) +
                     hb_azure_session_count(srv->azure));
     hb_http_server_stop_listening(srv->http);
+    hb_eio_server_set_router(srv->eio, NULL);
     hb_cluster_stop(srv->cluster); /* leaves the registry; the sessions close locally */
     if (srv->echo)
         hb_eio_server_close_all(srv->echo, HB_CLOSE_SHUTDOWN);
@@ -456,6 +457,9 @@ static int start_cluster(hb_server *srv) {
     co.advertise = srv->opts.advertise ? srv->opts.advertise
                                        : hb_http_server_listener_name(srv->http, 0);
     co.node_ttl_s = srv->opts.node_ttl_s;
+    /* A forwarded poll may be held by its owner for a ping interval. */
+    co.forward_timeout_ms = (srv->opts.ping_interval_ms ? srv->opts.ping_interval_ms : 25000) +
+                            (srv->opts.ping_timeout_ms ? srv->opts.ping_timeout_ms : 20000);
     srv->cluster = hb_cluster_new(&srv->loop, srv->sio, &co, &err);
     if (srv->cluster == NULL) {
         if (err == HB_EINVAL)
@@ -464,6 +468,14 @@ static int start_cluster(hb_server *srv) {
         else
             hb_log_error("main", "cannot set up the cluster: %s", hb_strerror(err));
         return err;
+    }
+    /* Session ids name this node, and polling requests for other nodes'
+     * sessions are forwarded to them (no sticky sessions needed). */
+    {
+        hb_eio_router router;
+        hb_cluster_router(srv->cluster, &router);
+        if ((err = hb_eio_server_set_router(srv->eio, &router)) != 0)
+            return err;
     }
     hb_cluster_start(srv->cluster);
     return 0;

@@ -9,17 +9,30 @@
 #include "core/log.h"
 #include "sio/internal.h"
 
-struct hb_sio_bcast_ack {
+/* The answers to one broadcast with acks: this node's recipients, and,
+ * when the broadcast crossed nodes, what the bus reports from the others.
+ * It also carries the answers of a broadcast another node sent (relay). */
+struct hb_sio_bus_acks {
     hb_timer timer;
     hb_sio_server *srv;
     size_t expected, received;
     size_t refs;              /* pending entries, plus one until it completes */
     uint8_t done;
+    uint8_t nodes_known;      /* the bus said how many other nodes report */
+    uint8_t partial;          /* the other nodes could not be asked */
+    void *token;              /* the bus holds us (other nodes may report) */
+    size_t nodes, counted;    /* other nodes that will report, that did */
     char *json;               /* "[a,b" while collecting */
     size_t len, cap;
-    hb_bcast_ack_cb cb;
+    hb_bcast_ack_cb cb;       /* the app's callback, or ... */
+    hb_sio_bus_relay relay;   /* ... where a relay's answers go */
     void *ud;
 };
+
+/* Without a timeout of its own, a broadcast with acks that crossed nodes
+ * (or one relayed for another node) waits this long at most: nobody tells
+ * this node when a recipient on another node leaves. */
+#define BUS_ACK_MAX_MS 60000
 
 static hb_bcast *bcast_new(hb_nsp *nsp) {
     hb_bcast *b = calloc(1, sizeof(*b));
@@ -282,18 +295,32 @@ static void col_finish(hb_sio_bcast_ack *col, int err) {
         return;
     col->done = 1;
     hb_timer_stop(&col->timer);
-    hb_sio__enter(col->srv);
-    if (col->json != NULL) {
-        col->json[col->len] = ']';
-        col->json[col->len + 1] = '\0';
+    if (col->token != NULL) {
+        const hb_sio_bus *bus = hb_sio__bus(col->srv);
+        void *token = col->token;
+        col->token = NULL;
+        if (bus != NULL && bus->cancel_acks != NULL)
+            bus->cancel_acks(bus->ud, token);
     }
-    col->cb(err, col->json ? col->json : "[]", col->received, col->ud);
+    hb_sio__enter(col->srv);
+    if (col->cb == NULL) {
+        col->relay.done(col->relay.ud);
+    } else {
+        if (col->json != NULL) {
+            col->json[col->len] = ']';
+            col->json[col->len + 1] = '\0';
+        }
+        if (err == 0 && col->partial)
+            err = HB_ECLUSTER;
+        col->cb(err, col->json ? col->json : "[]", col->received, col->ud);
+    }
     hb_sio__leave(col->srv);
     col_unref(col);
 }
 
 static void check_complete(hb_sio_bcast_ack *col) {
-    if (!col->done && col->received >= col->expected)
+    if (!col->done && col->received >= col->expected &&
+        (col->token == NULL || (col->nodes_known && col->counted >= col->nodes)))
         col_finish(col, 0);
 }
 
@@ -301,30 +328,39 @@ static void on_col_timeout(hb_timer *t) {
     col_finish((hb_sio_bcast_ack *)((char *)t - offsetof(hb_sio_bcast_ack, timer)), HB_ETIMEDOUT);
 }
 
+/* Appends one answer (JSON text) to the collected array. An answer that
+ * does not fit in memory is counted but left out. */
+static void col_append(hb_sio_bcast_ack *col, const char *first, size_t len) {
+    size_t need = col->len + len + 3;
+    if (need > col->cap) {
+        size_t cap = need * 2;
+        char *j = realloc(col->json, cap);
+        if (j != NULL) {
+            col->json = j;
+            col->cap = cap;
+        }
+    }
+    if (need <= col->cap) {
+        col->json[col->len] = col->len == 0 ? '[' : ',';
+        col->len++;
+        memcpy(col->json + col->len, first, len);
+        col->len += len;
+    }
+}
+
 void hb_sio__bcast_ack_answer(hb_sio_pending *p, const hb_args *args) {
     hb_sio_bcast_ack *col = p->col;
     if (!col->done) {
         size_t len = 0;
         const char *first = hb_args_at(args, 0, &len);
-        size_t need;
         if (first == NULL)
             first = "null", len = 4;
-        need = col->len + len + 3;
-        if (need > col->cap) {
-            size_t cap = need * 2;
-            char *j = realloc(col->json, cap);
-            if (j != NULL) {
-                col->json = j;
-                col->cap = cap;
-            }
-        }
-        if (need <= col->cap) {
-            if (col->len == 0)
-                col->json[col->len++] = '[';
-            else
-                col->json[col->len++] = ',';
-            memcpy(col->json + col->len, first, len);
-            col->len += len;
+        if (col->cb == NULL) {
+            hb_sio__enter(col->srv);
+            col->relay.answer(col->relay.ud, first, len, args->bins, args->nbins);
+            hb_sio__leave(col->srv);
+        } else {
+            col_append(col, first, len);
         }
         col->received++;
         check_complete(col);
@@ -342,46 +378,52 @@ void hb_sio__bcast_ack_gone(hb_sio_pending *p) {
     col_unref(col);
 }
 
-int hb_bcast_emit_with_ack(hb_bcast *b, const char *event, const char *args_json,
-                           const hb_bin *bins, size_t nbins, hb_bcast_ack_cb cb, void *ud) {
+/* --- what the bus reports from the other nodes ------------------------------------- */
+
+void hb_sio_bus_acks_nodes(hb_sio_bus_acks *col, size_t nodes) {
+    if (col->done || col->token == NULL)
+        return;
+    col->nodes_known = 1;
+    col->nodes = nodes;
+    check_complete(col);
+}
+
+void hb_sio_bus_acks_count(hb_sio_bus_acks *col, size_t clients) {
+    if (col->done || col->token == NULL)
+        return;
+    col->counted++;
+    col->expected += clients;
+    check_complete(col);
+}
+
+void hb_sio_bus_acks_answer(hb_sio_bus_acks *col, const char *json, size_t len) {
+    if (col->done || col->token == NULL)
+        return;
+    col_append(col, json, len);
+    col->received++;
+    check_complete(col);
+}
+
+void hb_sio_bus_acks_release(hb_sio_bus_acks *col) {
+    if (col->done || col->token == NULL)
+        return;
+    /* Whatever the other nodes were still to report will not come. */
+    col->token = NULL;
+    col->partial = 1;
+    check_complete(col);
+}
+
+/* --- emitting with acks ------------------------------------------------------------- */
+
+/* Sends the encoded packet (ack id id) to every socket b selects, each
+ * answer going to col. Returns 0 or an error from the selection. */
+static int fan_out_acks(hb_bcast *b, const hb_sio_out *out, int64_t id, hb_sio_bcast_ack *col) {
     hb_group_vec v = {0};
-    hb_sio_out out = {0};
-    hb_sio_bcast_ack *col;
-    hb_nsp *nsp;
-    hb_sio_server *srv;
-    int64_t id;
-    int err;
-    if (b == NULL)
-        return HB_ENOMEM;
-    if (b->oom || cb == NULL || b->nsp->name == NULL) {
-        /* Acks from a dynamic parent's children are not collected. */
-        err = b->oom ? HB_ENOMEM : HB_EINVAL;
-        hb_bcast_free(b);
-        return err;
-    }
-    nsp = b->nsp;
-    srv = nsp->srv;
-    col = calloc(1, sizeof(*col));
-    if (col == NULL) {
-        hb_bcast_free(b);
-        return HB_ENOMEM;
-    }
-    col->srv = srv;
-    col->cb = cb;
-    col->ud = ud;
-    col->refs = 1;
-    id = hb_sio__next_ack_id(nsp);
-    err = hb_sio__encode(nsp, HB_SIO_EVENT, event, args_json, bins, nbins, id, NULL, &out);
-    if (err == 0)
-        err = select_sockets(b, &v);
+    int err = select_sockets(b, &v);
     if (err != 0) {
-        free(col);
         hb_group_vec_free(&v);
-        hb_sio__out_release(&out);
-        hb_bcast_free(b);
         return err;
     }
-    hb_sio__enter(srv);
     for (size_t i = 0; i < v.n; i++) {
         hb_socket *s = socket_of(v.items[i]);
         hb_sio_pending *p;
@@ -392,7 +434,7 @@ int hb_bcast_emit_with_ack(hb_bcast *b, const char *event, const char *args_json
         p = calloc(1, sizeof(*p));
         if (p == NULL)
             continue;
-        if (hb_sio__client_send(s->client, &out) != 0) {
+        if (hb_sio__client_send(s->client, out) != 0) {
             free(p);
             continue;
         }
@@ -402,20 +444,161 @@ int hb_bcast_emit_with_ack(hb_bcast *b, const char *event, const char *args_json
         col->expected++;
         hb_sio__pending_add(s, p);
     }
-    if (b->timeout_ms > 0)
-        hb_loop_timer_start(hb_sio__loop(srv), &col->timer, b->timeout_ms, on_col_timeout);
+    hb_group_vec_free(&v);
+    return 0;
+}
+
+static hb_sio_bcast_ack *col_new(hb_sio_server *srv) {
+    hb_sio_bcast_ack *col = calloc(1, sizeof(*col));
+    if (col != NULL) {
+        col->srv = srv;
+        col->refs = 1;
+    }
+    return col;
+}
+
+/* Hands a broadcast with acks to the other nodes; col then also waits for
+ * what they report. */
+static void publish_acks(hb_bcast *b, const char *data, size_t len, const hb_bin *bins,
+                         size_t nbins, hb_sio_bcast_ack *col) {
+    const hb_sio_bus *bus = hb_sio__bus(b->nsp->srv);
+    hb_sio_bus_msg m;
+    if (bus == NULL || bus->publish_acks == NULL || b->is_local)
+        return;
+    memset(&m, 0, sizeof(m));
+    m.nsp = b->nsp->name;
+    m.rooms = b->to;
+    m.nrooms = b->nto;
+    m.except = b->except;
+    m.nexcept = b->nexcept;
+    m.is_volatile = b->is_volatile;
+    m.data.base = (const uint8_t *)data;
+    m.data.len = len;
+    m.bins = bins;
+    m.nbins = nbins;
+    /* The other nodes wait for their recipients as long as this one does. */
+    col->token = bus->publish_acks(bus->ud, &m, b->timeout_ms ? b->timeout_ms : BUS_ACK_MAX_MS,
+                                   col);
+    col->partial = col->token == NULL;
+}
+
+int hb_bcast_emit_with_ack(hb_bcast *b, const char *event, const char *args_json,
+                           const hb_bin *bins, size_t nbins, hb_bcast_ack_cb cb, void *ud) {
+    hb_sio_out out = {0};
+    hb_sio_bcast_ack *col;
+    hb_nsp *nsp;
+    hb_sio_server *srv;
+    char *data = NULL;
+    size_t len = 0;
+    unsigned timeout_ms;
+    int64_t id;
+    int err;
+    if (b == NULL)
+        return HB_ENOMEM;
+    if (b->oom || cb == NULL || b->nsp->name == NULL || event == NULL) {
+        /* Acks from a dynamic parent's children are not collected. */
+        err = b->oom ? HB_ENOMEM : HB_EINVAL;
+        hb_bcast_free(b);
+        return err;
+    }
+    if (nbins > HB_SIO_MAX_OUT_BINS) {
+        hb_bcast_free(b);
+        return HB_ETOOBIG;
+    }
+    nsp = b->nsp;
+    srv = nsp->srv;
+    if ((col = col_new(srv)) == NULL) {
+        hb_bcast_free(b);
+        return HB_ENOMEM;
+    }
+    col->cb = cb;
+    col->ud = ud;
+    id = hb_sio__next_ack_id(nsp);
+    err = hb_sio__event_data(event, args_json, &data, &len);
+    if (err == 0)
+        err = hb_sio__encode_data(nsp, HB_SIO_EVENT, data, len, bins, nbins, id, NULL, &out);
+    hb_sio__enter(srv);
+    if (err == 0)
+        err = fan_out_acks(b, &out, id, col);
+    if (err != 0) {
+        hb_sio__leave(srv);
+        free(data);
+        free(col);
+        hb_sio__out_release(&out);
+        hb_bcast_free(b);
+        return err;
+    }
+    publish_acks(b, data, len, bins, nbins, col);
+    timeout_ms = b->timeout_ms;
+    if (timeout_ms == 0 && col->token != NULL)
+        timeout_ms = BUS_ACK_MAX_MS;
+    if (timeout_ms > 0)
+        hb_loop_timer_start(hb_sio__loop(srv), &col->timer, timeout_ms, on_col_timeout);
     check_complete(col); /* nobody to wait for: answered at once, as socket.io does */
     hb_sio__leave(srv);
-    hb_group_vec_free(&v);
+    free(data);
     hb_sio__out_release(&out);
     hb_bcast_free(b);
     return 0;
 }
 
+int hb_sio_server_deliver_with_acks(hb_sio_server *srv, const hb_sio_bus_msg *m,
+                                    unsigned timeout_ms, const hb_sio_bus_relay *relay,
+                                    size_t *count) {
+    hb_nsp *nsp = hb_sio__nsp_find(srv, m->nsp, strlen(m->nsp));
+    hb_sio_out out = {0};
+    hb_sio_bcast_ack *col;
+    hb_bcast *b;
+    int64_t id;
+    int err;
+    *count = 0;
+    if (m->nbins > HB_SIO_MAX_OUT_BINS)
+        return HB_EINVAL;
+    if ((col = col_new(srv)) == NULL)
+        return HB_ENOMEM;
+    col->relay = *relay;
+    if (nsp == NULL) {
+        /* No such namespace here: nobody got it. */
+        check_complete(col);
+        return 0;
+    }
+    if ((b = bcast_new(nsp)) == NULL) {
+        free(col);
+        return HB_ENOMEM;
+    }
+    for (size_t i = 0; i < m->nrooms; i++)
+        add_room_n(b, &b->to, &b->nto, &b->capto, (const char *)m->rooms[i].base,
+                   m->rooms[i].len);
+    for (size_t i = 0; i < m->nexcept; i++)
+        add_room_n(b, &b->except, &b->nexcept, &b->capexcept, (const char *)m->except[i].base,
+                   m->except[i].len);
+    b->is_volatile = m->is_volatile != 0;
+    b->is_local = 1;
+    id = hb_sio__next_ack_id(nsp);
+    err = b->oom ? HB_ENOMEM
+                 : hb_sio__encode_data(nsp, HB_SIO_EVENT, (const char *)m->data.base, m->data.len,
+                                       m->bins, m->nbins, id, NULL, &out);
+    hb_sio__enter(srv);
+    if (err == 0)
+        err = fan_out_acks(b, &out, id, col);
+    hb_sio__out_release(&out);
+    hb_bcast_free(b);
+    if (err != 0) {
+        hb_sio__leave(srv);
+        free(col);
+        return err;
+    }
+    *count = col->expected;
+    hb_loop_timer_start(hb_sio__loop(srv), &col->timer, timeout_ms > 0 ? timeout_ms : BUS_ACK_MAX_MS,
+                        on_col_timeout);
+    check_complete(col);
+    hb_sio__leave(srv);
+    return 0;
+}
+
 /* --- utility operations ----------------------------------------------------------------- */
 
-/* The selected sockets as a plain array (the caller frees it). */
-static hb_socket **collect(hb_bcast *b, size_t *n) {
+hb_socket **hb_sio__bcast_select(hb_bcast *b, size_t *n) {
     hb_group_vec v = {0};
     hb_socket **out = NULL;
     *n = 0;
@@ -433,6 +616,13 @@ static hb_socket **collect(hb_bcast *b, size_t *n) {
     }
 done:
     hb_group_vec_free(&v);
+    return out;
+}
+
+/* The selected sockets as a plain array (the caller frees it); b is
+ * consumed. */
+static hb_socket **collect(hb_bcast *b, size_t *n) {
+    hb_socket **out = hb_sio__bcast_select(b, n);
     hb_bcast_free(b);
     return out;
 }
@@ -513,7 +703,7 @@ void hb_bcast_disconnect_sockets(hb_bcast *b, int close_transport) {
 
 /* --- operations from other nodes ------------------------------------------------ */
 
-static hb_bcast *req_bcast(hb_nsp *nsp, const hb_sio_bus_req *r) {
+hb_bcast *hb_sio__bcast_from_req(hb_nsp *nsp, const hb_sio_bus_req *r) {
     hb_bcast *b = bcast_new(nsp);
     if (b == NULL)
         return NULL;
@@ -532,7 +722,7 @@ void hb_sio_server_deliver_req(hb_sio_server *srv, const hb_sio_bus_req *r) {
     if (nsp == NULL)
         return;
     if (r->type == HB_SIO_BUS_DISCONNECT) {
-        hb_bcast_disconnect_sockets(req_bcast(nsp, r), r->close);
+        hb_bcast_disconnect_sockets(hb_sio__bcast_from_req(nsp, r), r->close);
         return;
     }
     if (r->type != HB_SIO_BUS_JOIN && r->type != HB_SIO_BUS_LEAVE)
@@ -544,7 +734,7 @@ void hb_sio_server_deliver_req(hb_sio_server *srv, const hb_sio_bus_req *r) {
             return;
         memcpy(room, r->targets[i].base, r->targets[i].len);
         room[r->targets[i].len] = '\0';
-        b = req_bcast(nsp, r);
+        b = hb_sio__bcast_from_req(nsp, r);
         if (r->type == HB_SIO_BUS_JOIN)
             hb_bcast_sockets_join(b, room);
         else

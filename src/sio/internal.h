@@ -86,7 +86,7 @@ typedef struct hb_sio_handler {
     char name[];
 } hb_sio_handler;
 
-typedef struct hb_sio_bcast_ack hb_sio_bcast_ack;
+typedef struct hb_sio_bus_acks hb_sio_bcast_ack; /* bcast.c */
 
 /* A server → client emit waiting for its ack. */
 typedef struct hb_sio_pending {
@@ -130,6 +130,7 @@ struct hb_socket {
     hb_sio_pending *pending;  /* acks we wait for */
     hb_ack *kept;             /* client acks the app kept */
     hb_next *next;            /* the middleware chain in progress */
+    char *data_json;          /* socket.data for other nodes; NULL: {} */
     char auth[];              /* the CONNECT payload, "{}" if none */
 };
 
@@ -229,5 +230,10 @@ char *hb_sio__json_string_n(const char *s, size_t len);
 /* bcast.c */
 void hb_sio__bcast_ack_answer(hb_sio_pending *p, const hb_args *args);
 void hb_sio__bcast_ack_gone(hb_sio_pending *p);
+/* The connected sockets b selects (the children's too, for a dynamic
+ * parent), as a malloc'd array of *n; NULL on ENOMEM. b is not consumed. */
+hb_socket **hb_sio__bcast_select(hb_bcast *b, size_t *n);
+/* A broadcast of nsp selecting what sel selects (rooms, except), local. */
+hb_bcast *hb_sio__bcast_from_req(hb_nsp *nsp, const hb_sio_bus_req *sel);
 
 #endif

@@ -167,10 +167,14 @@ uint32_t hb_sio__max_attachments(const hb_sio_server *srv) {
 }
 
 void hb_sio_server_set_bus(hb_sio_server *srv, const hb_sio_bus *bus) {
-    if (bus != NULL)
-        srv->bus = *bus;
-    else
+    if (bus == NULL) {
         memset(&srv->bus, 0, sizeof(srv->bus));
+        return;
+    }
+    srv->bus = *bus;
+    if (bus->nsp_added != NULL)
+        for (hb_nsp *n = srv->nsps; n != NULL; n = n->next)
+            bus->nsp_added(bus->ud, n->name);
 }
 
 const hb_sio_bus *hb_sio__bus(const hb_sio_server *srv) {
@@ -237,6 +241,8 @@ hb_nsp *hb_sio_server_of(hb_sio_server *srv, const char *name) {
     for (tail = &srv->nsps; *tail != NULL; tail = &(*tail)->next)
         ;
     *tail = n;
+    if (srv->bus.publish != NULL && srv->bus.nsp_added != NULL)
+        srv->bus.nsp_added(srv->bus.ud, n->name);
     return n;
 }
 

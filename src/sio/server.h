@@ -74,11 +74,53 @@ typedef struct hb_sio_bus_req {
     int close;                /* DISCONNECT: close the whole connection */
 } hb_sio_bus_req;
 
+/* A broadcast with acks this node sent to the other nodes: the bus feeds
+ * it what they report, from publish_acks() until sio calls cancel_acks()
+ * or the bus gives it up with hb_sio_bus_acks_release(). */
+typedef struct hb_sio_bus_acks hb_sio_bus_acks;
+
+/* A fetch from the other nodes is over: the sockets they have (local NULL
+ * in each; everything borrowed for the call), or err (HB_ETIMEDOUT: some
+ * nodes did not answer in time, sockets holds those that did; HB_ECLUSTER:
+ * the nodes could not be asked). */
+typedef void (*hb_sio_bus_fetch_cb)(void *ud, int err, const hb_fetched_socket *sockets,
+                                    size_t n);
+
 typedef struct hb_sio_bus {
     void (*publish)(void *ud, const hb_sio_bus_msg *m);
     void (*request)(void *ud, const hb_sio_bus_req *r);
+    /* The rest may be NULL. */
+    /* A namespace exists on this node from now on: called for each one
+     * when the bus is set, then for each new one (namespaces are never
+     * removed). */
+    void (*nsp_added)(void *ud, const char *nsp);
+    /* Sends a broadcast with acks to the other nodes (timeout_ms: how long
+     * their recipients may answer; 0: no limit given). Returns a token
+     * and holds a until cancel_acks(ud, token), or NULL when it could not
+     * be sent (nothing held). */
+    void *(*publish_acks)(void *ud, const hb_sio_bus_msg *m, unsigned timeout_ms,
+                          hb_sio_bus_acks *a);
+    void (*cancel_acks)(void *ud, void *token);
+    /* Asks the other nodes for their sockets that sel selects (its rooms
+     * and except; nsp set, the rest unused) and calls done(dud, ...)
+     * exactly once, never before returning 0, within about timeout_ms.
+     * Returns 0, or an error (done is then never called). */
+    int (*fetch)(void *ud, const hb_sio_bus_req *sel, unsigned timeout_ms,
+                 hb_sio_bus_fetch_cb done, void *dud);
     void *ud;
 } hb_sio_bus;
+
+/* What the bus reports to a hb_sio_bus_acks it holds: how many other
+ * nodes will report (once known), one node's count of recipients, one
+ * recipient's answer (json: its first argument as JSON text, len bytes).
+ * The collection ends (and its callback runs) once every node reported
+ * and every recipient answered, or at its timeout. */
+void hb_sio_bus_acks_nodes(hb_sio_bus_acks *a, size_t nodes);
+void hb_sio_bus_acks_count(hb_sio_bus_acks *a, size_t clients);
+void hb_sio_bus_acks_answer(hb_sio_bus_acks *a, const char *json, size_t len);
+/* The bus gives a up (it is leaving): nothing more comes from the other
+ * nodes, and cancel_acks will not be called for it. */
+void hb_sio_bus_acks_release(hb_sio_bus_acks *a);
 
 /* Sets the bus (copied), or removes it with NULL. */
 void hb_sio_server_set_bus(hb_sio_server *srv, const hb_sio_bus *bus);
@@ -89,5 +131,41 @@ void hb_sio_server_set_bus(hb_sio_server *srv, const hb_sio_bus *bus);
 int hb_sio_server_deliver(hb_sio_server *srv, const hb_sio_bus_msg *m);
 /* Applies a join, leave or disconnect that came from another node. */
 void hb_sio_server_deliver_req(hb_sio_server *srv, const hb_sio_bus_req *r);
+
+/* Where the answers to a broadcast with acks from another node go. */
+typedef struct hb_sio_bus_relay {
+    /* One recipient answered: json (len bytes) is its first argument as
+     * JSON text ("null" for none), binary parts as placeholders into bins.
+     * Borrowed for the call. */
+    void (*answer)(void *ud, const char *json, size_t len, const hb_bin *bins, size_t nbins);
+    /* No more answers will come (all came, the recipients left, or the
+     * timeout passed); relay->ud may be freed. */
+    void (*done)(void *ud);
+    void *ud;
+} hb_sio_bus_relay;
+
+/* Applies a broadcast with acks that came from another node: the matching
+ * sockets of this node get it with an ack id of this node, and their
+ * answers go to relay (copied) for up to timeout_ms (0: until every
+ * recipient answered or left). *count is set to the recipients. On 0,
+ * relay->done is called exactly once, maybe before this returns (no
+ * recipient). Returns 0, HB_EINVAL (as hb_sio_server_deliver) or
+ * HB_ENOMEM (relay not called). */
+int hb_sio_server_deliver_with_acks(hb_sio_server *srv, const hb_sio_bus_msg *m,
+                                    unsigned timeout_ms, const hb_sio_bus_relay *relay,
+                                    size_t *count);
+
+/* The sockets of this node that sel selects (nsp, rooms, except), as the
+ * JSON array socket.io's adapter answers a fetch with: [{"id", "handshake",
+ * "rooms", "data"}...]; with ids_only, the array of their ids. A malloc'd
+ * string of *len bytes ("[]" for a namespace this node does not have);
+ * NULL on ENOMEM. */
+char *hb_sio_server_sockets_json(hb_sio_server *srv, const hb_sio_bus_req *sel, int ids_only,
+                                 size_t *len);
+/* The rooms of nsp on this node (every socket's own room included), as a
+ * malloc'd JSON array of *len bytes; NULL on ENOMEM. */
+char *hb_sio_server_rooms_json(hb_sio_server *srv, const char *nsp, size_t *len);
+/* The socket of nsp with this id on this node, or NULL. */
+hb_socket *hb_sio_server_find_socket(hb_sio_server *srv, const char *nsp, const char *id);
 
 #endif

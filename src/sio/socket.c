@@ -79,6 +79,7 @@ void hb_sio__socket_free(hb_socket *s) {
         s->handlers = h->next;
         free(h);
     }
+    free(s->data_json);
     free(s);
 }
 

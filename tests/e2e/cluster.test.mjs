@@ -3,12 +3,19 @@
 // nodes (its behaviour is specified at the top of ref/socketio-testbed.mjs),
 // with socket.io-client clients spread over them. Checked: room broadcasts,
 // io.emit and socket.broadcast reach every node; socketsJoin and
-// disconnectSockets cross nodes; npm's @socket.io/redis-emitter reaches the
+// disconnectSockets cross nodes; broadcasts with acks collect the answers
+// of every node (and time out with those that came); fetchSockets lists
+// the sockets of every node; npm's @socket.io/redis-emitter reaches the
 // clients of every node; a Node socket.io server on @socket.io/redis-adapter
-// and Hubbub nodes broadcast to each other's clients; a node killed with SIGKILL leaves the others
-// working and the registry within its TTL; a Redis restart is survived
-// (local delivery goes on, what could not cross is counted, then broadcasts
-// cross again). docs/cluster.md describes the design.
+// and Hubbub nodes broadcast to each other's clients and answer each
+// other's acks, fetchSockets and allRooms; polling-only clients behind a
+// round-robin balancer work (requests for another node's session are
+// forwarded to it), and the Engine.IO errors come when the owner is
+// unknown or gone, or for a WebSocket upgrade on the wrong node; a node
+// killed with SIGKILL leaves the others working and the registry within
+// its TTL; a Redis restart is survived (local delivery goes on, what could
+// not cross is counted, then broadcasts cross again). docs/cluster.md
+// describes the design.
 //
 // Who does not receive a broadcast is checked with a marker: after the
 // broadcast, the same sender emits "emit-all"; a node publishes both in
@@ -203,6 +210,53 @@ test('socketsJoin and disconnectSockets act on the sockets of every node', { ski
   assert.equal(other.sock.connected, true);
 });
 
+/** ask() with the cluster's generous bound. */
+function askLong(sock, ev, ...args) {
+  return within(sock.emitWithAck(ev, ...args), WAIT_MS, `the ack of "${ev}"`);
+}
+
+test('a broadcast with acks collects the answers of the clients of every node', { skip: SKIP }, async (t) => {
+  const a = await Promise.all([0, 1, 2].map((i) => member(t, i)));
+  const outsider = await member(t, 0);
+  a.forEach((m, i) => m.sock.on('poll', (q, cb) => cb(`${q} from node ${i}`)));
+  outsider.sock.on('poll', (q, cb) => cb('outsider'));
+  for (const m of a) assert.equal(await ask(m.sock, 'join', 'ack-room'), 'joined');
+  // io.to(room).timeout(ms).emit("poll", ..., cb) on node 1: each node counts
+  // its recipients, and their answers come back to node 1.
+  const res = await askLong(a[1].sock, 'ask-room', 'ack-room', WAIT_MS);
+  assert.deepEqual(res, {
+    timedOut: false,
+    responses: ['vote? from node 0', 'vote? from node 1', 'vote? from node 2'],
+  });
+
+  // A member on node 2 that never answers: the others' answers come with
+  // the timeout.
+  const silent = await member(t, 2);
+  assert.equal(await ask(silent.sock, 'join', 'ack-room'), 'joined');
+  const late = await askLong(a[0].sock, 'ask-room', 'ack-room', 3000);
+  assert.deepEqual(late, {
+    timedOut: true,
+    responses: ['vote? from node 0', 'vote? from node 1', 'vote? from node 2'],
+  });
+  assert.equal(silent.rec.of('poll').length, 1, 'the silent member got the poll');
+});
+
+test('fetchSockets returns the sockets of every node', { skip: SKIP }, async (t) => {
+  const a = await Promise.all([0, 1, 2, 2].map((i) => member(t, i)));
+  const outsider = await member(t, 1);
+  for (const m of a) assert.equal(await ask(m.sock, 'join', 'fetch-room'), 'joined');
+  const ids = a.map((m) => m.sock.id).sort();
+  for (const m of [a[0], a[2], outsider]) {
+    assert.deepEqual(await askLong(m.sock, 'fetch', 'fetch-room'), ids);
+  }
+  // Two rooms: a socket in both is listed once.
+  assert.equal(await ask(outsider.sock, 'join', 'fetch-other'), 'joined');
+  assert.equal(await ask(a[3].sock, 'join', 'fetch-other'), 'joined');
+  assert.deepEqual(await askLong(a[1].sock, 'fetch', ['fetch-room', 'fetch-other']),
+    [...ids, outsider.sock.id].sort());
+  assert.deepEqual(await askLong(a[1].sock, 'fetch', 'fetch-nobody'), []);
+});
+
 test('@socket.io/redis-emitter reaches rooms and namespaces on every node', { skip: SKIP }, async (t) => {
   const rc = createClient({ url: redis.url });
   rc.on('error', () => {});
@@ -302,6 +356,148 @@ test('a socket.io server on @socket.io/redis-adapter and Hubbub nodes broadcast 
   // socket.io's socketsJoin reaches Hubbub's sockets.
   io.in('mixed').socketsJoin('mixed-2');
   await until(async () => (await ask(a[1].sock, 'rooms')).includes('mixed-2'), WAIT_MS, 'socketsJoin from socket.io');
+
+  // Broadcasts with acks, both ways: socket.io counts the nodes with PUBSUB
+  // NUMSUB (Hubbub nodes included) and each node reports its recipients.
+  onNode.on('poll', (q, cb) => cb(`${q} from node.js`));
+  a.forEach((m, i) => m.sock.on('poll', (q, cb) => cb(`${q} from hubbub ${i}`)));
+  // (The adapter keeps a timer of that length whatever happens: not 20 s.)
+  const fromNode = await within(io.to('mixed').timeout(10000).emitWithAck('poll', 'vote?'),
+    WAIT_MS, 'the acks collected by socket.io');
+  assert.deepEqual(fromNode.sort(), ['vote? from hubbub 0', 'vote? from hubbub 1', 'vote? from node.js']);
+  assert.deepEqual(await askLong(a[0].sock, 'ask-room', 'mixed', WAIT_MS), {
+    timedOut: false,
+    responses: ['vote? from hubbub 0', 'vote? from hubbub 1', 'vote? from node.js'],
+  });
+
+  // fetchSockets, both ways, with what socket.io's RemoteSocket carries.
+  assert.equal(await ask(a[1].sock, 'set-data', { user: 'ann', n: 2 }), 'ok');
+  const fetched = await within(io.in('mixed').fetchSockets(), WAIT_MS, 'fetchSockets on socket.io');
+  assert.deepEqual(fetched.map((s) => s.id).sort(), [a[0].sock.id, a[1].sock.id, onNode.id].sort());
+  const remote = fetched.find((s) => s.id === a[1].sock.id);
+  assert.deepEqual([...remote.rooms].sort(), [a[1].sock.id, 'mixed', 'mixed-2'].sort());
+  assert.deepEqual(remote.data, { user: 'ann', n: 2 });
+  assert.equal(remote.handshake.query.EIO, '4');
+  assert.equal(remote.handshake.query.transport, 'websocket');
+  assert.equal(remote.handshake.url.split('?')[0], '/socket.io/');
+  assert.deepEqual(remote.handshake.auth, {});
+  assert.equal(typeof remote.handshake.issued, 'number');
+  assert.ok(remote.handshake.headers.host, 'the handshake headers, by lower-case name');
+  // RemoteSocket.emit() goes through the socket's own room.
+  remote.emit('to-you', 'from socket.io');
+  await a[1].rec.waitFor('to-you', 1, WAIT_MS);
+  assert.deepEqual(await askLong(a[0].sock, 'fetch', 'mixed'), [a[0].sock.id, a[1].sock.id, onNode.id].sort());
+  // allRooms() asks every node too.
+  const rooms = await within(io.of('/').adapter.allRooms(), WAIT_MS, 'allRooms');
+  for (const r of ['mixed', 'mixed-2', a[0].sock.id, a[1].sock.id]) assert.ok(rooms.has(r), r);
+});
+
+// ---------------------------------------------------------------------------
+// Long-polling behind a round-robin load balancer (no sticky sessions)
+
+/**
+ * A small HTTP load balancer: each request goes to the next of targets in
+ * turn, whatever its session. Resolves { url, counts, close() }.
+ */
+async function roundRobin(t, targets) {
+  let next = 0;
+  const counts = targets.map(() => 0);
+  const server = http.createServer((req, res) => {
+    const i = next++ % targets.length;
+    counts[i]++;
+    const up = http.request({
+      host: '127.0.0.1', port: targets[i].port, method: req.method, path: req.url,
+      headers: req.headers, agent: false,
+    }, (ur) => {
+      res.writeHead(ur.statusCode, ur.headers);
+      ur.pipe(res);
+    });
+    up.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    req.pipe(up);
+    // A client that goes away takes its request to the node with it.
+    res.on('close', () => up.destroy());
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(resolve);
+  }));
+  return { url: `http://127.0.0.1:${server.address().port}`, counts };
+}
+
+const POLLING = { transports: ['polling'] };
+
+async function forwarded() {
+  let n = 0;
+  for (const srv of nodes) n += (await metrics(srv)).hubbub_cluster_forwards_total;
+  return n;
+}
+
+test('polling clients behind a round-robin balancer: requests for another node\'s session are forwarded', { skip: SKIP }, async (t) => {
+  const lb = await roundRobin(t, nodes);
+  const before = await forwarded();
+  const polling = [];
+  for (let i = 0; i < 3; i++) {
+    const sock = client(t, { url: lb.url }, POLLING);
+    const rec = recorder(sock);
+    await connected(sock, WAIT_MS);
+    polling.push({ sock, rec });
+  }
+  const ws = await member(t, 1);
+  // Emits with acks, both ways.
+  for (const m of polling) {
+    assert.deepEqual(await askLong(m.sock, 'join', 'lb-room'), 'joined');
+    assert.equal(await askLong(m.sock, 'echo', 'polled', 7), 'polled');
+  }
+  assert.equal(await ask(ws.sock, 'join', 'lb-room'), 'joined');
+  polling[0].sock.on('question', (q, cb) => cb(`answer to ${q}`));
+  assert.equal(await askLong(polling[0].sock, 'ask', WAIT_MS), 'answer to q');
+  // A room broadcast from a polling client reaches them all.
+  polling[2].sock.emit('to-room', 'lb-room', 'through the balancer');
+  const everyone = [...polling, ws];
+  await Promise.all(everyone.map((m) => m.rec.waitFor('room-msg', 1, WAIT_MS)));
+  for (const m of everyone) assert.deepEqual(got(m.rec, 'room-msg'), ['through the balancer']);
+  // And a broadcast from elsewhere reaches the polling clients (their held
+  // polls are forwarded too).
+  ws.sock.emit('emit-all', 'to the pollers');
+  await Promise.all(polling.map((m) => until(() => got(m.rec, 'all').includes('to the pollers'),
+    WAIT_MS, 'io.emit to the polling clients')));
+  assert.ok(lb.counts.every((c) => c > 0), `every node got requests: ${lb.counts}`);
+  assert.ok(await forwarded() > before, 'some requests were forwarded to their owner');
+  for (const m of polling) assert.equal(m.sock.io.engine.transport.name, 'polling');
+});
+
+test('a polling request for an unknown node, or an upgrade of another node\'s session: Engine.IO errors', { skip: SKIP }, async (t) => {
+  // A session of node 1 seen from node 0.
+  const r = await request(`${nodes[1].url}/socket.io/?EIO=4&transport=polling`);
+  assert.equal(r.status, 200);
+  const sid = JSON.parse(r.body.slice(1)).sid;
+  t.after(() => request(`${nodes[1].url}/socket.io/?EIO=4&transport=polling&sid=${sid}`,
+    { method: 'POST', body: '1' }).catch(() => {}));
+  const viaOther = await request(`${nodes[0].url}/socket.io/?EIO=4&transport=polling&sid=${sid}`,
+    { method: 'POST', body: '40' });
+  assert.equal(viaOther.status, 200);
+  assert.equal(viaOther.body, 'ok');
+  // No node has that tag: "Session ID unknown", as engine.io answers.
+  const bogus = `${'Zz9-Zz9-'}${sid.slice(8)}`;
+  const unknown = await request(`${nodes[0].url}/socket.io/?EIO=4&transport=polling&sid=${bogus}`);
+  assert.equal(unknown.status, 400);
+  assert.deepEqual(JSON.parse(unknown.body), { code: 1, message: 'Session ID unknown' });
+  // A WebSocket upgrade for node 1's session on node 0: refused, 400.
+  const upgrade = await new Promise((resolve, reject) => {
+    const req = http.get(`${nodes[0].url}/socket.io/?EIO=4&transport=websocket&sid=${sid}`, {
+      headers: {
+        Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      },
+    }, (res) => { res.resume(); resolve(res.statusCode); });
+    req.on('upgrade', () => resolve(101));
+    req.on('error', reject);
+  });
+  assert.equal(upgrade, 400);
 });
 
 test('a node killed with SIGKILL leaves the others working and the registry within its TTL', { skip: SKIP }, async (t) => {
@@ -311,8 +507,17 @@ test('a node killed with SIGKILL leaves the others working and the registry with
   const onDoomed = client(t, doomed, WS);
   await connected(onDoomed, 10000);
   const a = await Promise.all([0, 1, 2].map((i) => member(t, i)));
+  // A polling session on the doomed node, reached through node 0.
+  const open = await request(`${doomed.url}/socket.io/?EIO=4&transport=polling`);
+  const sid = JSON.parse(open.body.slice(1)).sid;
+  const pollUrl = `${nodes[0].url}/socket.io/?EIO=4&transport=polling&sid=${sid}`;
+  assert.equal((await request(pollUrl, { method: 'POST', body: '40' })).body, 'ok');
   doomed.proc.kill('SIGKILL');
   await new Promise((resolve) => doomed.proc.once('exit', resolve));
+  // Its owner gone, the session is unknown: the client would start anew.
+  const orphan = await request(pollUrl);
+  assert.equal(orphan.status, 400);
+  assert.deepEqual(JSON.parse(orphan.body), { code: 1, message: 'Session ID unknown' });
 
   a[0].sock.emit('emit-all', 'after the kill');
   await until(() => a.every((m) => got(m.rec, 'all').includes('after the kill')), WAIT_MS, 'broadcast after the kill');
@@ -329,6 +534,8 @@ test('a node killed with SIGKILL leaves the others working and the registry with
 
 test('a Redis restart: local delivery goes on, then broadcasts cross nodes again', { skip: SKIP }, async (t) => {
   const a = await Promise.all([0, 0, 1, 2].map((i) => member(t, i)));
+  a.forEach((m, i) => m.sock.on('poll', (q, cb) => cb(`member ${i}`)));
+  for (const m of a) await ask(m.sock, 'join', 'outage-room');
   const before = await metrics(nodes[0]);
   await redis.stop();
   await Promise.all(nodes.map((n) => until(async () => (await metrics(n))[CONNECTED_CMD] === 0,
@@ -343,6 +550,12 @@ test('a Redis restart: local delivery goes on, then broadcasts cross nodes again
   assert.ok(during.hubbub_redis_dropped_total > before.hubbub_redis_dropped_total, 'the drop is counted');
   assert.ok(during.hubbub_redis_errors_total > before.hubbub_redis_errors_total, 'the lost connection is counted');
   assert.match(nodes[0].stderr(), /lost the commands connection to 127\.0\.0\.1:\d+/);
+  // A broadcast with acks cannot ask the other nodes: it ends at once with
+  // this node's answers and an error (the testbed's timedOut), not after its
+  // timeout.
+  assert.deepEqual(await askLong(a[0].sock, 'ask-room', 'outage-room', 10 * WAIT_MS), {
+    timedOut: true, responses: ['member 0', 'member 1'],
+  });
 
   redis = await startRedis(redisPort);
   await Promise.all(nodes.map((n) => ready(n, 3)));
@@ -357,4 +570,8 @@ test('a Redis restart: local delivery goes on, then broadcasts cross nodes again
   for (const m of a) await ask(m.sock, 'join', 'after-restart');
   a[2].sock.emit('to-room', 'after-restart', 'rooms too');
   await until(() => a.every((m) => got(m.rec, 'room-msg').includes('rooms too')), WAIT_MS, 'room broadcast after the restart');
+  // The request channels were subscribed to again: acks cross nodes again.
+  assert.deepEqual(await askLong(a[3].sock, 'ask-room', 'outage-room', WAIT_MS), {
+    timedOut: false, responses: ['member 0', 'member 1', 'member 2', 'member 3'],
+  });
 });

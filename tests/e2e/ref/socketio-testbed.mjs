@@ -43,6 +43,8 @@
 //     of each acknowledgement received (before the timeout, if it fired).
 //   - "fetch" (room, ack): io.in(room).fetchSockets(), then
 //     ack(sockets.map(s => s.id).sort()).
+//   - "set-data" (data, ack): socket.data = data; ack("ok") (what other nodes
+//     of a cluster see of the socket in their fetchSockets()).
 //   - "sockets-join" (room, newRoom, ack): io.in(room).socketsJoin(newRoom);
 //     ack("ok").
 //   - "sockets-leave" (room, oldRoom, ack): io.in(room).socketsLeave(oldRoom);
@@ -91,7 +93,7 @@ import { parseArgs, serve } from './socketio-protocol.mjs';
 
 const KNOWN = new Set([
   'echo', 'join', 'leave', 'rooms', 'to-room', 'to-except', 'broadcast', 'emit-all',
-  'volatile', 'ask', 'ask-room', 'fetch', 'sockets-join', 'sockets-leave',
+  'volatile', 'ask', 'ask-room', 'fetch', 'set-data', 'sockets-join', 'sockets-leave',
   'disconnect-room', 'handshake', 'disconnect-me', 'close-me',
 ]);
 
@@ -156,6 +158,10 @@ function setupTestbed(io) {
     socket.on('fetch', withAck(async (ack, room) => {
       const sockets = await io.in(room).fetchSockets();
       ack(sockets.map((s) => s.id).sort());
+    }));
+    socket.on('set-data', withAck((ack, data) => {
+      socket.data = data;
+      ack('ok');
     }));
     socket.on('sockets-join', withAck((ack, room, newRoom) => {
       io.in(room).socketsJoin(newRoom);

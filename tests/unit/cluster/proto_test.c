@@ -269,14 +269,190 @@ static void test_requests(void **state) {
     assert_slice(q.req.except[0], "c");
     hb_cluster_proto_req_release(&q);
 
-    /* what this node does not serve: fetchSockets (5), serverSideEmit (6),
-     * a join without opts (a single socket, by id) */
+    /* not a join, leave or disconnect by opts: fetchSockets (5),
+     * serverSideEmit (6), a join of a single socket by id
+     * (hb_cluster_proto_decode_ask's) */
     assert_int_equal(hb_cluster_proto_decode_req((const uint8_t *)"{\"type\":5}", 10, "/", &q),
                      HB_EINVAL);
     assert_int_equal(hb_cluster_proto_decode_req(
                          (const uint8_t *)"{\"type\":2,\"sid\":\"x\",\"room\":\"r\"}", 31, "/", &q),
                      HB_EINVAL);
     assert_int_equal(hb_cluster_proto_decode_req((const uint8_t *)"\x85", 1, "/", &q), HB_EINVAL);
+}
+
+/* notepack.io encode({uid: "abcdefghijkl", requestId: "r1", type: 7,
+ * packet: {type: 2, data: ["poll", "vote?", Buffer.from([1, 2])], nsp: "/"},
+ * opts: {rooms: ["room"], except: ["x"], flags: {timeout: 1500}}}): the
+ * adapter's broadcastWithAck request */
+static const uint8_t js_bcast_req[] = {
+    0x85, 0xa3, 0x75, 0x69, 0x64, 0xac, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0x69, 0x6a,
+    0x6b, 0x6c, 0xa9, 0x72, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74, 0x49, 0x64, 0xa2, 0x72, 0x31, 0xa4,
+    0x74, 0x79, 0x70, 0x65, 0x07, 0xa6, 0x70, 0x61, 0x63, 0x6b, 0x65, 0x74, 0x83, 0xa4, 0x74, 0x79,
+    0x70, 0x65, 0x02, 0xa4, 0x64, 0x61, 0x74, 0x61, 0x93, 0xa4, 0x70, 0x6f, 0x6c, 0x6c, 0xa5, 0x76,
+    0x6f, 0x74, 0x65, 0x3f, 0xc4, 0x02, 0x01, 0x02, 0xa3, 0x6e, 0x73, 0x70, 0xa1, 0x2f, 0xa4, 0x6f,
+    0x70, 0x74, 0x73, 0x83, 0xa5, 0x72, 0x6f, 0x6f, 0x6d, 0x73, 0x91, 0xa4, 0x72, 0x6f, 0x6f, 0x6d,
+    0xa6, 0x65, 0x78, 0x63, 0x65, 0x70, 0x74, 0x91, 0xa1, 0x78, 0xa5, 0x66, 0x6c, 0x61, 0x67, 0x73,
+    0x81, 0xa7, 0x74, 0x69, 0x6d, 0x65, 0x6f, 0x75, 0x74, 0xcd, 0x05, 0xdc,
+};
+
+/* notepack.io encode({type: 9, requestId: "r1", packet: {a: [1, "b"]}}) */
+static const uint8_t js_ack[] = {
+    0x83, 0xa4, 0x74, 0x79, 0x70, 0x65, 0x09, 0xa9, 0x72, 0x65, 0x71, 0x75, 0x65, 0x73, 0x74,
+    0x49, 0x64, 0xa2, 0x72, 0x31, 0xa6, 0x70, 0x61, 0x63, 0x6b, 0x65, 0x74, 0x81, 0xa1, 0x61,
+    0x92, 0x01, 0xa1, 0x62,
+};
+
+static void test_broadcast_with_acks(void **state) {
+    hb_slice rooms[] = {sl("room")}, except[] = {sl("x")};
+    hb_bin bins[] = {{(const uint8_t *)"\x01\x02", 2}};
+    hb_sio_bus_msg m = {0};
+    hb_cluster_bcast b;
+    hb_cluster_resp r;
+    uint8_t *out;
+    size_t len;
+    char *text;
+    (void)state;
+    /* both ways, byte for byte as the adapter's */
+    assert_int_equal(hb_cluster_proto_decode_bcast_req(js_bcast_req, sizeof(js_bcast_req), &b), 0);
+    assert_slice(b.uid, "abcdefghijkl");
+    assert_slice(b.req_id, "r1");
+    assert_int_equal(b.timeout_ms, 1500);
+    assert_string_equal(b.msg.nsp, "/");
+    assert_int_equal(b.msg.nrooms, 1);
+    assert_slice(b.msg.rooms[0], "room");
+    assert_int_equal(b.msg.nexcept, 1);
+    assert_slice(b.msg.except[0], "x");
+    assert_slice(b.msg.data, "[\"poll\",\"vote?\",{\"_placeholder\":true,\"num\":0}]");
+    assert_int_equal(b.msg.nbins, 1);
+    assert_int_equal(b.msg.bins[0].len, 2);
+    hb_cluster_proto_bcast_release(&b);
+
+    m.nsp = "/";
+    m.rooms = rooms;
+    m.nrooms = 1;
+    m.except = except;
+    m.nexcept = 1;
+    m.data = sl("[\"poll\",\"vote?\",{\"_placeholder\":true,\"num\":0}]");
+    m.bins = bins;
+    m.nbins = 1;
+    assert_int_equal(hb_cluster_proto_encode_bcast_req("abcdefghijkl", "r1", &m, 1500, &out, &len),
+                     0);
+    assert_int_equal(len, sizeof(js_bcast_req));
+    assert_memory_equal(out, js_bcast_req, len);
+    free(out);
+
+    /* a plain broadcast is not a request, nor the other way round */
+    assert_int_equal(hb_cluster_proto_decode_bcast_req(js_bcast, sizeof(js_bcast), &b), HB_EINVAL);
+    assert_int_equal(hb_cluster_proto_decode_bcast(js_bcast_req, sizeof(js_bcast_req), &b),
+                     HB_EINVAL);
+
+    /* the answers: one recipient's ack, and a node's count */
+    assert_int_equal(hb_cluster_proto_encode_ack("r1", "{\"a\":[1,\"b\"]}", 13, NULL, 0, &out,
+                                                 &len), 0);
+    assert_int_equal(len, sizeof(js_ack));
+    assert_memory_equal(out, js_ack, len);
+    free(out);
+    assert_int_equal(hb_cluster_proto_decode_resp(js_ack, sizeof(js_ack), &r), 0);
+    assert_int_equal(r.type, HB_CLUSTER_REQ_BROADCAST_ACK);
+    assert_slice(r.req_id, "r1");
+    assert_string_equal(r.ack_json, "{\"a\":[1,\"b\"]}");
+    hb_cluster_proto_resp_release(&r);
+    text = hb_cluster_proto_encode_count("r\"1", 3, &len);
+    assert_string_equal(text, "{\"type\":8,\"requestId\":\"r\\\"1\",\"clientCount\":3}");
+    assert_int_equal(hb_cluster_proto_decode_resp((const uint8_t *)text, len, &r), 0);
+    assert_int_equal(r.type, HB_CLUSTER_REQ_BROADCAST_CLIENT_COUNT);
+    assert_slice(r.req_id, "r\"1");
+    assert_int_equal(r.client_count, 3);
+    hb_cluster_proto_resp_release(&r);
+    free(text);
+    assert_int_equal(hb_cluster_proto_decode_resp((const uint8_t *)"{\"type\":8}", 10, &r),
+                     HB_EINVAL);
+}
+
+static void test_asks_and_answers(void **state) {
+    const char *fetch = "{\"uid\":\"u\",\"requestId\":\"q\",\"type\":5,"
+                        "\"opts\":{\"rooms\":[\"a\"],\"except\":[\"b\",\"c\"]}}";
+    const char *one = "{\"uid\":\"u\",\"requestId\":\"q\",\"type\":2,\"sid\":\"S\",\"room\":\"r\"}";
+    hb_slice rooms[] = {sl("a")};
+    hb_sio_bus_req sel = {0};
+    hb_cluster_ask a;
+    hb_cluster_resp r;
+    char *text;
+    size_t len;
+    (void)state;
+    assert_int_equal(hb_cluster_proto_decode_ask((const uint8_t *)fetch, strlen(fetch), "/", &a),
+                     0);
+    assert_int_equal(a.type, HB_CLUSTER_REQ_REMOTE_FETCH);
+    assert_string_equal(a.uid, "u");
+    assert_string_equal(a.req_id, "q");
+    assert_string_equal(a.sel.nsp, "/");
+    assert_int_equal(a.sel.nrooms, 1);
+    assert_slice(a.sel.rooms[0], "a");
+    assert_int_equal(a.sel.nexcept, 2);
+    assert_slice(a.sel.except[1], "c");
+    hb_cluster_proto_ask_release(&a);
+    assert_int_equal(hb_cluster_proto_decode_ask((const uint8_t *)one, strlen(one), "/", &a), 0);
+    assert_int_equal(a.type, HB_CLUSTER_REQ_REMOTE_JOIN);
+    assert_string_equal(a.sid, "S");
+    assert_string_equal(a.room, "r");
+    hb_cluster_proto_ask_release(&a);
+    /* the join with opts is hb_cluster_proto_decode_req's; junk is refused */
+    assert_int_equal(hb_cluster_proto_decode_ask(
+                         (const uint8_t *)"{\"type\":2,\"opts\":{},\"rooms\":[\"x\"]}", 33, "/", &a),
+                     HB_EINVAL);
+    assert_int_equal(hb_cluster_proto_decode_ask((const uint8_t *)"{\"type\":77}", 11, "/", &a),
+                     HB_EINVAL);
+    assert_int_equal(hb_cluster_proto_decode_ask((const uint8_t *)"[5]", 3, "/", &a), HB_EINVAL);
+
+    sel.rooms = rooms;
+    sel.nrooms = 1;
+    text = hb_cluster_proto_encode_fetch_req("u", "q", &sel, &len);
+    assert_string_equal(text, "{\"uid\":\"u\",\"requestId\":\"q\",\"type\":5,"
+                              "\"opts\":{\"rooms\":[\"a\"],\"except\":[]}}");
+    free(text);
+    text = hb_cluster_proto_encode_answer("q", "sockets", "[{\"id\":\"x\"}]", 12, &len);
+    assert_string_equal(text, "{\"requestId\":\"q\",\"sockets\":[{\"id\":\"x\"}]}");
+    assert_int_equal(len, strlen(text));
+    assert_int_equal(hb_cluster_proto_decode_resp((const uint8_t *)text, len, &r), 0);
+    assert_slice(r.req_id, "q");
+    assert_non_null(r.sockets);
+    hb_cluster_proto_resp_release(&r);
+    free(text);
+    text = hb_cluster_proto_encode_answer("q", NULL, NULL, 0, &len);
+    assert_string_equal(text, "{\"requestId\":\"q\"}");
+    free(text);
+
+    text = hb_cluster_proto_resp_channel("/chat", NULL, &len);
+    assert_string_equal(text, "socket.io-response#/chat#");
+    free(text);
+    text = hb_cluster_proto_resp_channel("/chat", "abc", &len);
+    assert_string_equal(text, "socket.io-response#/chat#abc#");
+    assert_int_equal(len, strlen(text));
+    free(text);
+}
+
+/* A container announcing more elements than bytes remain is refused
+ * before msgpack-c allocates for it; an integer beyond int64 becomes a
+ * double, which JSON readers take. */
+static void test_implausible_and_huge(void **state) {
+    static const uint8_t huge_array[] = {0xdd, 0xff, 0xff, 0xff, 0xff, 0x01};
+    static const uint8_t huge_map[] = {0x93, 0xa1, 0x75, 0xdf, 0x7f, 0xff, 0xff, 0xff};
+    static const uint8_t short_str[] = {0x93, 0xdb, 0x00, 0x00, 0x10, 0x00, 0x61};
+    /* ["u", {type: 2, data: ["e", 2^64 - 1], nsp: "/"}] */
+    static const uint8_t big_uint[] = {0x92, 0xa1, 0x75, 0x83, 0xa4, 0x74, 0x79, 0x70, 0x65, 0x02,
+                                       0xa4, 0x64, 0x61, 0x74, 0x61, 0x92, 0xa1, 0x65, 0xcf, 0xff,
+                                       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xa3, 0x6e, 0x73,
+                                       0x70, 0xa1, 0x2f};
+    hb_cluster_bcast b;
+    hb_cluster_resp r;
+    (void)state;
+    assert_int_equal(hb_cluster_proto_decode_bcast(huge_array, sizeof(huge_array), &b), HB_EINVAL);
+    assert_int_equal(hb_cluster_proto_decode_bcast(huge_map, sizeof(huge_map), &b), HB_EINVAL);
+    assert_int_equal(hb_cluster_proto_decode_bcast(short_str, sizeof(short_str), &b), HB_EINVAL);
+    assert_int_equal(hb_cluster_proto_decode_resp(huge_array, sizeof(huge_array), &r), HB_EINVAL);
+    assert_int_equal(hb_cluster_proto_decode_bcast(big_uint, sizeof(big_uint), &b), 0);
+    assert_slice(b.msg.data, "[\"e\",1.8446744073709552e+19]");
+    hb_cluster_proto_bcast_release(&b);
 }
 
 int main(void) {
@@ -289,6 +465,9 @@ int main(void) {
         cmocka_unit_test(test_too_many_bins),
         cmocka_unit_test(test_channels),
         cmocka_unit_test(test_requests),
+        cmocka_unit_test(test_broadcast_with_acks),
+        cmocka_unit_test(test_asks_and_answers),
+        cmocka_unit_test(test_implausible_and_huge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
