@@ -260,7 +260,9 @@ static void on_kill(hb_deferred *d) {
 
 static int send_packet(hb_eio_session *s, hb_buf *pkt) {
     int err;
-    if (s->closed)
+    /* Closing: as engine.io's socket once close() was called, nothing more
+     * is sent; the next poll gets what was queued before, then the close. */
+    if (s->closed || s->closing)
         return UV_ECANCELED;
     if (s->transport == HB_EIO_WEBSOCKET && s->ws != NULL)
         err = hb_ws_conn_send(s->ws, pkt);
