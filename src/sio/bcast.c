@@ -206,6 +206,22 @@ static int fan_out(hb_bcast *b, const char *data, size_t len, const hb_bin *bins
     return err;
 }
 
+/* The bus's view of broadcast b carrying the packet text data. */
+static void bus_msg(const hb_bcast *b, const char *data, size_t len, const hb_bin *bins,
+                    size_t nbins, hb_sio_bus_msg *m) {
+    memset(m, 0, sizeof(*m));
+    m->nsp = b->nsp->name;
+    m->rooms = b->to;
+    m->nrooms = b->nto;
+    m->except = b->except;
+    m->nexcept = b->nexcept;
+    m->is_volatile = b->is_volatile;
+    m->data.base = (const uint8_t *)data;
+    m->data.len = len;
+    m->bins = bins;
+    m->nbins = nbins;
+}
+
 /* Hands the broadcast to the other nodes, when there is a bus and the
  * broadcast is not local. */
 static void publish(const hb_bcast *b, const char *data, size_t len, const hb_bin *bins,
@@ -214,17 +230,7 @@ static void publish(const hb_bcast *b, const char *data, size_t len, const hb_bi
     hb_sio_bus_msg m;
     if (bus == NULL || b->is_local)
         return;
-    memset(&m, 0, sizeof(m));
-    m.nsp = b->nsp->name;
-    m.rooms = b->to;
-    m.nrooms = b->nto;
-    m.except = b->except;
-    m.nexcept = b->nexcept;
-    m.is_volatile = b->is_volatile;
-    m.data.base = (const uint8_t *)data;
-    m.data.len = len;
-    m.bins = bins;
-    m.nbins = nbins;
+    bus_msg(b, data, len, bins, nbins, &m);
     bus->publish(bus->ud, &m);
 }
 
@@ -465,17 +471,7 @@ static void publish_acks(hb_bcast *b, const char *data, size_t len, const hb_bin
     hb_sio_bus_msg m;
     if (bus == NULL || bus->publish_acks == NULL || b->is_local)
         return;
-    memset(&m, 0, sizeof(m));
-    m.nsp = b->nsp->name;
-    m.rooms = b->to;
-    m.nrooms = b->nto;
-    m.except = b->except;
-    m.nexcept = b->nexcept;
-    m.is_volatile = b->is_volatile;
-    m.data.base = (const uint8_t *)data;
-    m.data.len = len;
-    m.bins = bins;
-    m.nbins = nbins;
+    bus_msg(b, data, len, bins, nbins, &m);
     /* The other nodes wait for their recipients as long as this one does. */
     col->token = bus->publish_acks(bus->ud, &m, b->timeout_ms ? b->timeout_ms : BUS_ACK_MAX_MS,
                                    col);
