@@ -262,16 +262,13 @@ int hb_bcast_emit(hb_bcast *b, const char *event, const char *args_json, const h
     return err;
 }
 
-int hb_sio_server_deliver(hb_sio_server *srv, const hb_sio_bus_msg *m) {
-    hb_nsp *nsp = hb_sio__nsp_find(srv, m->nsp, strlen(m->nsp));
-    hb_bcast *b;
-    int err;
-    if (nsp == NULL)
-        return 0;
-    if (m->nbins > HB_SIO_MAX_OUT_BINS)
-        return HB_EINVAL;
-    if ((b = bcast_new(nsp)) == NULL)
-        return HB_ENOMEM;
+/* The local broadcast another node's message asks for: its rooms, excepts
+ * and flags, never published again. NULL on ENOMEM (b->oom is checked by
+ * the caller). */
+static hb_bcast *bcast_of_msg(hb_nsp *nsp, const hb_sio_bus_msg *m) {
+    hb_bcast *b = bcast_new(nsp);
+    if (b == NULL)
+        return NULL;
     for (size_t i = 0; i < m->nrooms; i++)
         add_room_n(b, &b->to, &b->nto, &b->capto, (const char *)m->rooms[i].base,
                    m->rooms[i].len);
@@ -280,6 +277,19 @@ int hb_sio_server_deliver(hb_sio_server *srv, const hb_sio_bus_msg *m) {
                    m->except[i].len);
     b->is_volatile = m->is_volatile != 0;
     b->is_local = 1;
+    return b;
+}
+
+int hb_sio_server_deliver(hb_sio_server *srv, const hb_sio_bus_msg *m) {
+    hb_nsp *nsp = hb_sio__nsp_find(srv, m->nsp, strlen(m->nsp));
+    hb_bcast *b;
+    int err;
+    if (nsp == NULL)
+        return 0;
+    if (m->nbins > HB_SIO_MAX_OUT_BINS)
+        return HB_EINVAL;
+    if ((b = bcast_of_msg(nsp, m)) == NULL)
+        return HB_ENOMEM;
     err = b->oom ? HB_ENOMEM : fan_out(b, (const char *)m->data.base, m->data.len, m->bins,
                                        m->nbins);
     hb_bcast_free(b);
@@ -558,18 +568,10 @@ int hb_sio_server_deliver_with_acks(hb_sio_server *srv, const hb_sio_bus_msg *m,
         check_complete(col);
         return 0;
     }
-    if ((b = bcast_new(nsp)) == NULL) {
+    if ((b = bcast_of_msg(nsp, m)) == NULL) {
         free(col);
         return HB_ENOMEM;
     }
-    for (size_t i = 0; i < m->nrooms; i++)
-        add_room_n(b, &b->to, &b->nto, &b->capto, (const char *)m->rooms[i].base,
-                   m->rooms[i].len);
-    for (size_t i = 0; i < m->nexcept; i++)
-        add_room_n(b, &b->except, &b->nexcept, &b->capexcept, (const char *)m->except[i].base,
-                   m->except[i].len);
-    b->is_volatile = m->is_volatile != 0;
-    b->is_local = 1;
     id = hb_sio__next_ack_id(nsp);
     err = b->oom ? HB_ENOMEM
                  : hb_sio__encode_data(nsp, HB_SIO_EVENT, (const char *)m->data.base, m->data.len,

@@ -60,6 +60,21 @@ export function serverCommand({ ref = IS_REF } = {}) {
 }
 
 /**
+ * Runs `start` (which picks a free port and launches on it) again when the
+ * port was taken by another process meanwhile: test files run in
+ * parallel, so a port freePort() found free can be gone before the bind.
+ */
+export async function retryOnPortTaken(start) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      if (attempt >= 5 || !/address already in use|EADDRINUSE/i.test(String(e && e.message))) throw e;
+    }
+  }
+}
+
+/**
  * Starts a server and waits for its `listening on` line.
  * args: extra flags (e.g. ['--ping-interval', '300']); env: extra environment;
  * ref: true to start the engine.io reference whatever HUBBUB_REF says.
@@ -67,23 +82,22 @@ export function serverCommand({ ref = IS_REF } = {}) {
  * waits up to 5 s (then SIGKILLs and rejects) and resolves
  * { code, signal, stderr }; calling it again returns the same promise.
  */
-/* A free port found by freePort() can be taken by another process (test
- * files run in parallel) before the server binds it: start again on
- * another port when that happens. */
-export async function startServer(opts = {}) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startServerOnce(opts);
-    } catch (e) {
-      if (attempt >= 5 || !/address already in use|EADDRINUSE/i.test(String(e && e.message))) throw e;
-    }
-  }
+export function startServer(opts = {}) {
+  return retryOnPortTaken(async () => {
+    const { args = [], env = {}, ref = IS_REF } = opts;
+    const port = await freePort();
+    const cmd = serverCommand({ ref });
+    return launch(cmd, [...cmd.argv, '--listen', `127.0.0.1:${port}`, '--engineio-echo', EIO_PATH,
+      ...args], port, env);
+  });
 }
 
-async function startServerOnce({ args = [], env = {}, ref = IS_REF } = {}) {
-  const port = await freePort();
-  const cmd = serverCommand({ ref });
-  const argv = [...cmd.argv, '--listen', `127.0.0.1:${port}`, '--engineio-echo', EIO_PATH, ...args];
+/**
+ * Spawns cmd.file with argv (which listens on 127.0.0.1:port) and waits for
+ * its `listening on` line. Resolves { port, url, proc, name, stderr(),
+ * stop() }; see startServer(). Shared by lib/sio.mjs.
+ */
+export async function launch(cmd, argv, port, env = {}) {
   const proc = spawn(cmd.file, argv, {
     cwd: REPO,
     env: { ...process.env, ...env },

@@ -11,21 +11,18 @@
 //
 //   HUBBUB_REF=1 node --test --test-concurrency=1 tests/e2e/sio_*.test.mjs
 //   HUBBUB_BIN=build/hubbub node --test --test-concurrency=1 tests/e2e/sio_*.test.mjs
-import { spawn } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { io as ioClient } from 'socket.io-client';
+import { freePort, launch, retryOnPortTaken } from './server.mjs';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const SIO_PATH = '/socket.io/';
 export const IS_REF = process.env.HUBBUB_REF === '1';
 export const RS = '\x1e'; // the record separator between polling packets
 
-const READY_TIMEOUT_MS = 10000;
-const STOP_TIMEOUT_MS = 5000;
 
 // ---------------------------------------------------------------------------
 // Waiting
@@ -55,34 +52,9 @@ export async function until(fn, ms, what, every = 20) {
 // ---------------------------------------------------------------------------
 // The server under test (the start/stop logic follows lib/server.mjs)
 
-// Every process still running, so that none outlives the test file even when
-// a test throws before its t.after() was registered.
-const live = new Set();
-function killAll() {
-  for (const p of live) {
-    try { p.kill('SIGKILL'); } catch { /* already gone */ }
-  }
-}
-process.on('exit', killAll);
-for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15]]) {
-  process.on(sig, () => {
-    killAll();
-    if (process.listenerCount(sig) === 1) process.exit(128 + n);
-  });
-}
-
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
+// Starting and stopping are lib/server.mjs's, which also kills whatever is
+// left when the test process ends.
+export { freePort };
 
 /** The command that runs the server under test for `app`. */
 export function serverCommand(app, { ref = IS_REF } = {}) {
@@ -102,97 +74,14 @@ export function serverCommand(app, { ref = IS_REF } = {}) {
  * waits up to 5 s (then SIGKILLs and rejects) and resolves
  * { code, signal, stderr }; calling it again returns the same promise.
  */
-/* A free port found by freePort() can be taken by another process (test
- * files run in parallel) before the server binds it: start again on
- * another port when that happens. */
-export async function startServer(opts = {}) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startServerOnce(opts);
-    } catch (e) {
-      if (attempt >= 5 || !/address already in use|EADDRINUSE/i.test(String(e && e.message))) throw e;
-    }
-  }
-}
-
-async function startServerOnce({ app, args = [], env = {}, ref = IS_REF } = {}) {
+export function startServer({ app, args = [], env = {}, ref = IS_REF } = {}) {
   if (!app) throw new Error('startServer: app is required');
-  const port = await freePort();
-  const cmd = serverCommand(app, { ref });
-  const argv = [...cmd.argv, '--listen', `127.0.0.1:${port}`, '--app', app, ...args];
-  const proc = spawn(cmd.file, argv, {
-    cwd: REPO,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  return retryOnPortTaken(async () => {
+    const port = await freePort();
+    const cmd = serverCommand(app, { ref });
+    return launch(cmd, [...cmd.argv, '--listen', `127.0.0.1:${port}`, '--app', app, ...args],
+      port, env);
   });
-  live.add(proc);
-  let out = '';
-  let err = '';
-  proc.stdout.setEncoding('utf8');
-  proc.stderr.setEncoding('utf8');
-  proc.stdout.on('data', (d) => { out += d; });
-  const exited = new Promise((resolve) => {
-    proc.on('exit', (code, signal) => {
-      live.delete(proc);
-      resolve({ code, signal });
-    });
-  });
-  const describe = () =>
-    `${cmd.name} ${argv.join(' ')}\n--- stderr ---\n${err}--- stdout ---\n${out}`;
-
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      done();
-      proc.kill('SIGKILL');
-      reject(new Error(`server did not print "listening on" within ${READY_TIMEOUT_MS} ms: ${describe()}`));
-    }, READY_TIMEOUT_MS);
-    const onData = (d) => {
-      err += d;
-      if (err.includes('listening on')) {
-        done();
-        resolve();
-      }
-    };
-    const onExit = (code, signal) => {
-      done();
-      reject(new Error(`server exited (code ${code}, signal ${signal}) before listening: ${describe()}`));
-    };
-    const onError = (e) => {
-      done();
-      reject(new Error(`cannot start server: ${e.message}: ${describe()}`));
-    };
-    function done() {
-      clearTimeout(timer);
-      proc.stderr.off('data', onData);
-      proc.off('exit', onExit);
-      proc.off('error', onError);
-      proc.stderr.on('data', (d) => { err += d; });
-    }
-    proc.stderr.on('data', onData);
-    proc.on('exit', onExit);
-    proc.on('error', onError);
-  });
-
-  let stopping = null;
-  const stop = () => {
-    if (stopping) return stopping;
-    stopping = (async () => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-      let timer;
-      const late = new Promise((resolve) => { timer = setTimeout(() => resolve(null), STOP_TIMEOUT_MS); });
-      const r = await Promise.race([exited, late]);
-      clearTimeout(timer);
-      if (r === null) {
-        proc.kill('SIGKILL');
-        await exited;
-        throw new Error(`server did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM: ${describe()}`);
-      }
-      return { ...r, stderr: err };
-    })();
-    return stopping;
-  };
-
-  return { port, url: `http://127.0.0.1:${port}`, proc, name: cmd.name, stderr: () => err, stop };
 }
 
 /** srv.stop(), rejecting unless the server exited with code 0 (a crash, a hang, an ASan leak). */
