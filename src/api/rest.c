@@ -382,6 +382,25 @@ static void send_to_conn(req *r, const char *id) {
     reply_empty(r->reply, 202);
 }
 
+/* The connections of user that pass the request's filter, into v. */
+static int select_user(req *r, const char *user, const hb_filter *f, hb_group_vec *v) {
+    hb_slice one = {(const uint8_t *)user, strlen(user)};
+    hb_groups_filter gf = {0};
+    size_t kept = 0;
+    int err;
+    gf.to = &one;
+    gf.nto = 1;
+    if ((err = hb_groups_select(hb_hub_users(r->hub), &gf, v)) != 0)
+        return err;
+    for (size_t i = 0; i < v->n; i++) {
+        hb_hub_conn *c = hb_hub_conn_of_user(v->items[i]);
+        if (matches(f, c))
+            v->items[kept++] = &c->member;
+    }
+    v->n = kept;
+    return 0;
+}
+
 static void send_to_user(req *r, const char *user) {
     actions a;
     hb_group_vec v = {0};
@@ -390,12 +409,9 @@ static void send_to_user(req *r, const char *user) {
         reply_error(r->reply, 400, why);
         return;
     }
-    select_conns(r->hub, NULL, r->filter, &v);
-    for (size_t i = 0; i < v.n; i++) {
-        hb_hub_conn *c = hb_hub_conn_of(v.items[i]);
-        if (c->user_id != NULL && strcmp(c->user_id, user) == 0)
-            apply(r->hub, c, &a, 0);
-    }
+    select_user(r, user, r->filter, &v);
+    for (size_t i = 0; i < v.n; i++)
+        apply(r->hub, hb_hub_conn_of(v.items[i]), &a, 0);
     hb_group_vec_free(&v);
     actions_release(&a);
     reply_empty(r->reply, 202);
@@ -451,13 +467,15 @@ static void close_conns(req *r, const char *group, const char *user) {
     char reason[256];
     if (query_value(r, "reason", reason, sizeof(reason)) < 0)
         snprintf(reason, sizeof(reason), "closed by the app server");
-    select_conns(r->hub, group, NULL, &v);
+    if (user != NULL)
+        select_user(r, user, NULL, &v);
+    else
+        select_conns(r->hub, group, NULL, &v);
     drop_excluded(r, &v);
     /* Collected first: closing changes the membership being walked. */
     for (size_t i = 0; i < v.n; i++) {
         hb_hub_conn *c = hb_hub_conn_of(v.items[i]);
-        if (user == NULL || (c->user_id != NULL && strcmp(c->user_id, user) == 0))
-            c->ops->close(c, reason);
+        c->ops->close(c, reason);
     }
     hb_group_vec_free(&v);
     reply_empty(r->reply, 204);
@@ -468,15 +486,7 @@ static void exists(req *r, int found) {
 }
 
 static int user_exists(hb_hub *hub, const char *user) {
-    hb_group_vec v = {0};
-    int found = 0;
-    select_conns(hub, NULL, NULL, &v);
-    for (size_t i = 0; i < v.n && !found; i++) {
-        hb_hub_conn *c = hb_hub_conn_of(v.items[i]);
-        found = c->user_id != NULL && strcmp(c->user_id, user) == 0;
-    }
-    hb_group_vec_free(&v);
-    return found;
+    return hb_groups_size(hb_hub_users(hub), user, strlen(user)) > 0;
 }
 
 /* :generateToken?userId=&role=&group=&minutesToExpire= → {"token":"..."} */
@@ -726,12 +736,112 @@ static void route(req *r) {
         reply_error(r->reply, 404, "no such API");
 }
 
+/* Splits path "/api/hubs/{hub}/seg/seg..." in place (copy, a strdup the
+ * caller frees) into the hub name and the decoded segments. Returns 0, or
+ * -1 when it is no API path. */
+static int split_path(const char *path, char **copy, char **hub, char **seg, size_t *nseg) {
+    static const char prefix[] = "/api/hubs/";
+    char *p, *save = NULL;
+    *nseg = 0;
+    *copy = NULL;
+    if (strncmp(path, prefix, sizeof(prefix) - 1) != 0 ||
+        (*copy = strdup(path + sizeof(prefix) - 1)) == NULL)
+        return -1;
+    *hub = strtok_r(*copy, "/", &save);
+    while ((p = strtok_r(NULL, "/", &save)) != NULL) {
+        int l = hb_http_pct_decode(p, strlen(p), 0);
+        if (*nseg == MAX_SEGMENTS || l < 0)
+            return -1;
+        p[l] = '\0';
+        seg[(*nseg)++] = p;
+    }
+    return *hub == NULL || *nseg == 0 ? -1 : 0;
+}
+
+/* The filter of a request: the query's filter=, or the body's "filter"
+ * for the group calls. NULL when there is none or it does not parse. */
+static hb_filter *scope_filter(const char *query, const uint8_t *body, size_t len, int in_body) {
+    hb_filter *f = NULL;
+    char err[64];
+    if (in_body) {
+        json_t *root = json_loadb((const char *)body, len, 0, NULL);
+        json_t *fj = json_object_get(root, "filter");
+        if (json_is_string(fj))
+            hb_filter_parse(json_string_value(fj), json_string_length(fj), &f, err, sizeof(err));
+        json_decref(root);
+    } else {
+        size_t qlen = strlen(query);
+        char *text = malloc(qlen + 1);
+        int flen = text ? hb_http_query_get(query, qlen, "filter", text, qlen + 1) : -1;
+        if (flen >= 0)
+            hb_filter_parse(text, (size_t)flen, &f, err, sizeof(err));
+        free(text);
+    }
+    return f;
+}
+
+static void set_target(hb_rest_scope *out, int kind, const char *target) {
+    out->kind = kind;
+    snprintf(out->target, sizeof(out->target), "%s", target);
+}
+
+void hb_rest_scope_of(const char *method, const char *path, const char *query,
+                      const uint8_t *body, size_t len, hb_rest_scope *out) {
+    char *copy, *hub, *seg[MAX_SEGMENTS];
+    size_t n;
+    int post = strcmp(method, "POST") == 0;
+    int head = strcmp(method, "HEAD") == 0 || strcmp(method, "GET") == 0;
+    memset(out, 0, sizeof(*out));
+    out->kind = HB_REST_HERE;
+    if (query == NULL)
+        query = "";
+    if (split_path(path, &copy, &hub, seg, &n) != 0 || strlen(hub) >= sizeof(out->hub)) {
+        free(copy);
+        return;
+    }
+    snprintf(out->hub, sizeof(out->hub), "%s", hub);
+#define SEG(i, s) (strcmp(seg[i], s) == 0)
+    if (n == 1 && post && (SEG(0, ":send") || SEG(0, ":closeConnections") ||
+                           SEG(0, ":addToGroups") || SEG(0, ":removeFromGroups"))) {
+        hb_filter *f = scope_filter(query, body, len, seg[0][1] != 's' && seg[0][1] != 'c');
+        const hb_slice *ids;
+        size_t nids;
+        out->kind = HB_REST_HUB;
+        if (f != NULL && hb_filter_candidate_connections(f, &ids, &nids) && nids > 0 &&
+            nids <= HB_REST_SCOPE_IDS) {
+            for (size_t i = 0; i < nids && ids[i].len < sizeof(out->ids[0]); i++) {
+                memcpy(out->ids[i], ids[i].base, ids[i].len);
+                out->ids[i][ids[i].len] = '\0';
+                out->nids++;
+            }
+            if (out->nids != nids)
+                out->nids = 0;
+        }
+        hb_filter_free(f);
+    } else if (n == 1 && post && SEG(0, ":invoke"))
+        out->kind = HB_REST_INVOKE;
+    else if ((n == 2 && SEG(0, "connections")) ||
+             (n == 3 && SEG(0, "connections") && (SEG(2, ":send") || SEG(2, "groups"))))
+        set_target(out, HB_REST_CONN, seg[1]);
+    else if (n == 4 && SEG(0, "groups") && SEG(2, "connections"))
+        set_target(out, HB_REST_CONN, seg[3]);
+    else if (n == 3 && post && SEG(0, "groups") && (SEG(2, ":send") || SEG(2, ":closeConnections")))
+        set_target(out, HB_REST_GROUP, seg[1]);
+    else if (n == 3 && post && SEG(0, "users") && (SEG(2, ":send") || SEG(2, ":closeConnections")))
+        set_target(out, HB_REST_USER, seg[1]);
+    else if (n == 2 && head && SEG(0, "groups"))
+        set_target(out, HB_REST_GROUP_EXISTS, seg[1]);
+    else if (n == 2 && head && SEG(0, "users"))
+        set_target(out, HB_REST_USER_EXISTS, seg[1]);
+#undef SEG
+    free(copy);
+}
+
 void hb_rest_dispatch(const hb_rest_ctx *ctx, const char *method, const char *path,
                       const char *query, const char *content_type, uint8_t *body, size_t len,
                       hb_rest_reply *reply) {
-    static const char prefix[] = "/api/hubs/";
     req r = {0};
-    char *copy = NULL, *p, *save = NULL, *hub, *filter;
+    char *copy = NULL, *hub, *filter;
     char err[256];
     size_t qlen;
     int flen;
@@ -743,23 +853,7 @@ void hb_rest_dispatch(const hb_rest_ctx *ctx, const char *method, const char *pa
     r.body = body;
     r.len = len;
     r.reply = reply;
-    if (strncmp(path, prefix, sizeof(prefix) - 1) != 0 ||
-        (copy = strdup(path + sizeof(prefix) - 1)) == NULL) {
-        reply_error(reply, 404, "no such API");
-        return;
-    }
-    hub = strtok_r(copy, "/", &save);
-    while ((p = strtok_r(NULL, "/", &save)) != NULL) {
-        int l = hb_http_pct_decode(p, strlen(p), 0);
-        if (r.nseg == MAX_SEGMENTS || l < 0) {
-            free(copy);
-            reply_error(reply, 404, "no such API");
-            return;
-        }
-        p[l] = '\0';
-        r.seg[r.nseg++] = p;
-    }
-    if (hub == NULL || r.nseg == 0) {
+    if (split_path(path, &copy, &hub, r.seg, &r.nseg) != 0) {
         free(copy);
         reply_error(reply, 404, "no such API");
         return;

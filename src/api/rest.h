@@ -29,6 +29,36 @@ typedef struct hb_rest_ctx {
     unsigned invoke_timeout_ms; /* when an :invoke stream ends at the latest */
 } hb_rest_ctx;
 
+/* Where a call acts, so that a cluster (cluster/hubs.c) can take it to
+ * the nodes holding what it names; hb_rest_dispatch() then runs it on
+ * each of them, for their own connections. */
+enum {
+    HB_REST_HERE,         /* answered by one node alone: tokens, bad calls */
+    HB_REST_CONN,         /* one connection (target): its node answers */
+    HB_REST_HUB,          /* every node with connections in the hub */
+    HB_REST_GROUP,        /* every node with members in group target */
+    HB_REST_USER,         /* every node with connections of user target */
+    HB_REST_GROUP_EXISTS, /* 200 when any node has a member in group target */
+    HB_REST_USER_EXISTS,  /* 200 when any node has a connection of user target */
+    HB_REST_INVOKE        /* every node of the hub; the answers streamed back */
+};
+#define HB_REST_SCOPE_IDS 8
+typedef struct hb_rest_scope {
+    int kind;             /* HB_REST_* */
+    char hub[129];
+    char target[1025];    /* decoded; "" when the kind names none */
+    /* HB_REST_HUB whose filter selects only these connection ids (what
+     * socket.join() sends: "connectionId eq '...'"); n is 0 otherwise. */
+    char ids[HB_REST_SCOPE_IDS][64];
+    size_t nids;
+} hb_rest_scope;
+
+/* Classifies a request (the arguments of hb_rest_dispatch). Anything it
+ * cannot place (an unknown path, a malformed filter) is HB_REST_HERE,
+ * where the dispatcher gives the error. */
+void hb_rest_scope_of(const char *method, const char *path, const char *query,
+                      const uint8_t *body, size_t len, hb_rest_scope *out);
+
 /* Answers one request. path is "/api/..." (not decoded), query the raw
  * query string, body the request body (writable; it may be decoded in
  * place). Unknown paths get 404, known paths with another method 405, bad

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "cluster/forward.h"
+#include "cluster/hubs.h"
 #include "cluster/node.h"
 #include "cluster/proto.h"
 #include "cluster/redis.h"
@@ -61,6 +62,7 @@ struct hb_cluster {
     hb_redis *redis;
     hb_cluster_nodes *nodes;
     hb_forward *fwd;
+    hb_cluster_hubs *hubs;    /* the Azure-compatible hubs, NULL without */
     char tag[HB_CLUSTER_TAG_LEN + 1]; /* starts this node's Engine.IO session ids */
     char uid[UID_LEN + 1];    /* the adapter protocol's sender id, new per process */
     char *node_id;
@@ -625,7 +627,10 @@ static void on_message(void *ud, const char *channel, size_t chlen, const uint8_
     hb_cluster *c = ud;
     if (c->stopped)
         return;
-    if (chlen > sizeof(req_prefix) - 1 &&
+    if (c->hubs != NULL && chlen > sizeof(HB_HUBS_PREFIX) - 1 &&
+        memcmp(channel, HB_HUBS_PREFIX, sizeof(HB_HUBS_PREFIX) - 1) == 0)
+        hb_cluster_hubs_message(c->hubs, data, len);
+    else if (chlen > sizeof(req_prefix) - 1 &&
         memcmp(channel, req_prefix, sizeof(req_prefix) - 1) == 0)
         on_request(c, channel, chlen, data, len);
     else if (chlen > sizeof(resp_prefix) - 1 &&
@@ -638,9 +643,19 @@ static void on_message(void *ud, const char *channel, size_t chlen, const uint8_
 
 static void on_state(void *ud, int up) {
     hb_cluster *c = ud;
-    if (up)
-        /* Redis may have restarted empty: register again now, not at the next tick. */
+    if (up) {
+        /* Redis may have restarted empty: register again now, not at the
+         * next tick, and write the connection directory again. */
         hb_cluster_nodes_refresh(c->nodes);
+        if (c->hubs != NULL)
+            hb_cluster_hubs_redis_up(c->hubs);
+    }
+}
+
+static void on_node_joined(void *ud, const hb_cluster_node_info *info) {
+    hb_cluster *c = ud;
+    if (c->hubs != NULL)
+        hb_cluster_hubs_node_joined(c->hubs, info);
 }
 
 /* --- lifecycle ---------------------------------------------------------------------- */
@@ -709,6 +724,13 @@ hb_cluster *hb_cluster_new(hb_loop *loop, hb_sio_server *sio, const hb_cluster_o
         if ((c->fwd = hb_forward_new(loop, c->redis, c->tag, &fo)) == NULL)
             goto fail;
     }
+    if (opts->azure != NULL) {
+        c->hubs = hb_cluster_hubs_new(loop, c->redis, c->nodes, opts->azure, c->node_id, c->tag,
+                                      opts->node_ttl_s);
+        if (c->hubs == NULL)
+            goto fail;
+        hb_cluster_nodes_on_join(c->nodes, on_node_joined, c);
+    }
     *err = 0;
     return c;
 fail:
@@ -730,9 +752,11 @@ void hb_cluster_start(hb_cluster *c) {
     bus.fetch = bus_fetch;
     bus.ud = c;
     hb_sio_server_set_bus(c->sio, &bus);
-    hb_log_info("cluster", "node %s joining the cluster on Redis %s (embedded apps' broadcasts, "
-                "acks and fetches cross nodes; polling requests for this node's sessions, "
-                "whose ids start with %s, are forwarded here; see docs/cluster.md)",
+    if (c->hubs != NULL)
+        hb_cluster_hubs_start(c->hubs);
+    hb_log_info("cluster", "node %s joining the cluster on Redis %s (embedded apps and Azure "
+                "hubs cross nodes; polling requests for this node's sessions, whose ids start "
+                "with %s, are forwarded here; see docs/cluster.md)",
                 c->node_id, hb_redis_name(c->redis), c->tag);
     hb_redis_start(c->redis);
     hb_cluster_nodes_start(c->nodes);
@@ -745,6 +769,7 @@ void hb_cluster_stop(hb_cluster *c) {
     if (c->started)
         hb_sio_server_set_bus(c->sio, NULL);
     settle_all(c);
+    hb_cluster_hubs_stop(c->hubs);
     hb_forward_stop(c->fwd);
     hb_cluster_nodes_stop(c->nodes); /* DEL, sent before the connection closes */
     hb_redis_shutdown(c->redis);
@@ -760,7 +785,9 @@ void hb_cluster_free(hb_cluster *c) {
     hb_forward_stop(c->fwd);
     /* The client first: its pending replies still reach the registry and
      * the forwarder. */
+    hb_cluster_hubs_stop(c->hubs);
     hb_redis_free(c->redis);
+    hb_cluster_hubs_free(c->hubs);
     hb_cluster_nodes_free(c->nodes);
     hb_forward_free(c->fwd);
     free(c->node_id);

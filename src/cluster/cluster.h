@@ -13,6 +13,7 @@
 #include "eio/server.h"
 #include "net/loop.h"
 #include "sio/server.h"
+#include "upstream/service.h"
 
 typedef struct hb_cluster hb_cluster;
 
@@ -22,6 +23,7 @@ typedef struct hb_cluster_opts {
     const char *advertise;    /* HOST:PORT this node is reached at (registry) */
     unsigned node_ttl_s;      /* registry TTL; 0: 10 */
     unsigned forward_timeout_ms; /* a forwarded polling request's deadline; 0: 60000 */
+    hb_azure *azure;          /* the Azure-compatible hubs, clustered too (may be NULL) */
 } hb_cluster_opts;
 
 /* 1 when url is one hb_cluster_new() accepts. */

@@ -28,6 +28,8 @@ struct hb_cluster_nodes {
     size_t nkeys, capkeys;
     hb_cluster_node_info *list;   /* the last complete listing, by id */
     size_t nlist;
+    hb_cluster_nodes_join_cb on_join;
+    void *join_ud;
 };
 
 static void drop_keys(hb_cluster_nodes *n) {
@@ -67,6 +69,10 @@ static const hb_cluster_node_info *find(const hb_cluster_node_info *list, size_t
 static void take_list(hb_cluster_nodes *n, hb_cluster_node_info *list, size_t count) {
     if (count > 1)
         qsort(list, count, sizeof(*list), by_id);
+    for (size_t i = 0; i < count && n->on_join != NULL; i++)
+        if (!n->listed_once || find(n->list, n->nlist, list[i].id) == NULL)
+            if (strcmp(list[i].id, n->id) != 0)
+                n->on_join(n->join_ud, &list[i]);
     if (!n->listed_once) {
         char line[512];
         size_t off = 0;
@@ -91,6 +97,11 @@ static void take_list(hb_cluster_nodes *n, hb_cluster_node_info *list, size_t co
     n->nlist = count;
     n->listed_once = 1;
     hb_metrics_g.cluster_nodes = (int64_t)count;
+}
+
+void hb_cluster_nodes_on_join(hb_cluster_nodes *n, hb_cluster_nodes_join_cb cb, void *ud) {
+    n->on_join = cb;
+    n->join_ud = ud;
 }
 
 static void on_mget(void *ud, const redisReply *reply) {

@@ -42,6 +42,11 @@ void hb_cluster_nodes_refresh(hb_cluster_nodes *n);
 /* The nodes of the last complete listing (this one included once it has
  * registered); *count set. Valid until the next listing completes. */
 const hb_cluster_node_info *hb_cluster_nodes_list(const hb_cluster_nodes *n, size_t *count);
+/* Tells cb of each other node that appears in a listing (every one of
+ * the first listing): the Azure hubs ask their app servers to open
+ * tunnels to it. info is borrowed for the call. */
+typedef void (*hb_cluster_nodes_join_cb)(void *ud, const hb_cluster_node_info *info);
+void hb_cluster_nodes_on_join(hb_cluster_nodes *n, hb_cluster_nodes_join_cb cb, void *ud);
 /* Stops refreshing and deletes this node's keys (if Redis is up). */
 void hb_cluster_nodes_stop(hb_cluster_nodes *n);
 /* Frees n. Free the hb_redis first: its pending replies still reach n.

@@ -49,6 +49,12 @@ typedef struct rconn {
     hb_timer timer;           /* the connect deadline, or the next attempt */
 } rconn;
 
+struct hb_redis_sub {
+    hb_redis_sub *next, *prev;
+    size_t len;
+    char channel[];
+};
+
 struct hb_redis {
     hb_loop *loop;
     hb_redis_addr addr;
@@ -60,6 +66,8 @@ struct hb_redis {
     size_t npatterns;
     hb_slice *channels;       /* exact subscriptions, added at any time */
     size_t nchannels, capchannels;
+    hb_redis_sub *subs;       /* ... and those that can be removed too */
+    size_t nsubs;
     size_t pending_bytes;     /* sent on the command connection, not answered */
     size_t pending_cmds;
     uint64_t last_progress;   /* last reply, or the send that made pending_cmds 1 */
@@ -584,9 +592,13 @@ static void conn_connect(rconn *rc) {
     if (rc->role == ROLE_SUB) {
         /* Up once every one of these is confirmed; channels added later
          * are sent on their own (hb_redis_subscribe). */
-        rc->expected = r->npatterns + r->nchannels;
+        rc->expected = r->npatterns + r->nchannels + r->nsubs;
         for (size_t i = 0; i < r->nchannels; i++)
             send_subscribe(rc, &r->channels[i]);
+        for (hb_redis_sub *sub = r->subs; sub != NULL; sub = sub->next) {
+            hb_slice ch = {(const uint8_t *)sub->channel, sub->len};
+            send_subscribe(rc, &ch);
+        }
         for (size_t i = 0; i < r->npatterns; i++)
             redisAsyncCommand(ac, on_sub_reply, NULL, "PSUBSCRIBE %s", r->patterns[i]);
     }
@@ -683,6 +695,48 @@ int hb_redis_subscribe(hb_redis *r, const char *channel, size_t len) {
     if (rc->ac != NULL && !r->closing)
         send_subscribe(rc, &r->channels[r->nchannels - 1]);
     return 0;
+}
+
+hb_redis_sub *hb_redis_sub_add(hb_redis *r, const char *channel, size_t len) {
+    rconn *rc = &r->conn[ROLE_SUB];
+    hb_redis_sub *sub = malloc(sizeof(*sub) + len + 1);
+    if (sub == NULL)
+        return NULL;
+    sub->len = len;
+    memcpy(sub->channel, channel, len);
+    sub->channel[len] = '\0';
+    sub->prev = NULL;
+    sub->next = r->subs;
+    if (r->subs != NULL)
+        r->subs->prev = sub;
+    r->subs = sub;
+    r->nsubs++;
+    if (rc->ac != NULL && !r->closing) {
+        hb_slice ch = {(const uint8_t *)sub->channel, len};
+        send_subscribe(rc, &ch);
+    }
+    return sub;
+}
+
+void hb_redis_sub_remove(hb_redis *r, hb_redis_sub *sub) {
+    rconn *rc = &r->conn[ROLE_SUB];
+    if (sub == NULL)
+        return;
+    /* A connection still being set up has sent the list it had, this
+     * channel included: UNSUBSCRIBE goes after it in the same stream. */
+    if (rc->ac != NULL && !r->closing) {
+        const char *argv[2] = {"UNSUBSCRIBE", sub->channel};
+        size_t lens[2] = {11, sub->len};
+        redisAsyncCommandArgv(rc->ac, on_sub_reply, NULL, 2, argv, lens);
+    }
+    if (sub->prev != NULL)
+        sub->prev->next = sub->next;
+    else
+        r->subs = sub->next;
+    if (sub->next != NULL)
+        sub->next->prev = sub->prev;
+    r->nsubs--;
+    free(sub);
 }
 
 void hb_redis_start(hb_redis *r) {
@@ -813,5 +867,10 @@ void hb_redis_free(hb_redis *r) {
     for (size_t i = 0; i < r->nchannels; i++)
         free((void *)r->channels[i].base);
     free(r->channels);
+    while (r->subs != NULL) {
+        hb_redis_sub *next = r->subs->next;
+        free(r->subs);
+        r->subs = next;
+    }
     free(r);
 }

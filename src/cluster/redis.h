@@ -20,6 +20,7 @@
 
 struct redisReply;
 typedef struct hb_redis hb_redis;
+typedef struct hb_redis_sub hb_redis_sub;
 
 /* Where Redis is, from a URL. */
 typedef struct hb_redis_addr {
@@ -67,6 +68,12 @@ int hb_redis_psubscribe(hb_redis *r, const char *pattern);
  * is once. Any time, before or after hb_redis_start(). Returns 0 or
  * HB_ENOMEM. */
 int hb_redis_subscribe(hb_redis *r, const char *channel, size_t len);
+/* The same for a subscription that can be removed: the caller keeps the
+ * handle and does not add a channel twice. NULL on ENOMEM. */
+hb_redis_sub *hb_redis_sub_add(hb_redis *r, const char *channel, size_t len);
+/* UNSUBSCRIBEs and frees sub (NULL is accepted). Messages already on
+ * their way may still arrive. */
+void hb_redis_sub_remove(hb_redis *r, hb_redis_sub *sub);
 /* Connects both connections (and keeps them connected until
  * hb_redis_shutdown or hb_redis_free). Never fails: a Redis that cannot be
  * reached is retried. */

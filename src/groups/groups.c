@@ -23,6 +23,7 @@ struct hb_group {
     uint64_t hash;
     hb_group_link *head, *tail;
     size_t count;
+    void *slot;               /* the watcher's */
     size_t len;
     char name[]; /* NUL-terminated for logs; may hold NULs itself */
 };
@@ -34,6 +35,8 @@ struct hb_groups {
     size_t nmembers;
     uint64_t epoch;
     uint64_t seed;
+    hb_groups_watch_cb watch;
+    void *watch_ud;
 };
 
 static uint64_t hash_name(uint64_t seed, const char *name, size_t len) {
@@ -100,6 +103,11 @@ void hb_groups_add(hb_groups *g, hb_group_member *m) {
     g->nmembers++;
 }
 
+void hb_groups_watch(hb_groups *g, hb_groups_watch_cb cb, void *ud) {
+    g->watch = cb;
+    g->watch_ud = ud;
+}
+
 size_t hb_groups_count(const hb_groups *g) {
     return g->nmembers;
 }
@@ -136,6 +144,8 @@ static void drop_group(hb_groups *g, hb_group *grp) {
         p = &(*p)->hnext;
     *p = grp->hnext;
     g->ngroups--;
+    if (g->watch != NULL)
+        g->watch(g->watch_ud, grp->name, grp->len, 0, &grp->slot);
     free(grp);
 }
 
@@ -209,6 +219,8 @@ int hb_groups_join(hb_groups *g, hb_group_member *m, const char *name, size_t le
         grp->hnext = g->buckets[h & (g->nbuckets - 1)];
         g->buckets[h & (g->nbuckets - 1)] = grp;
         g->ngroups++;
+        if (g->watch != NULL)
+            g->watch(g->watch_ud, grp->name, grp->len, 1, &grp->slot);
     }
     l->group = grp;
     l->member = m;

@@ -64,6 +64,16 @@ int hb_groups_join(hb_groups *g, hb_group_member *m, const char *name, size_t le
 int hb_groups_leave(hb_groups *g, hb_group_member *m, const char *name, size_t len);
 /* 1 when m is in group name. */
 int hb_groups_has(const hb_group_member *m, const char *name, size_t len);
+/* Told when a group comes to be (its first member joined: alive 1) and
+ * when it goes (its last member left: alive 0), with the group's slot for
+ * the watcher's own data (NULL at creation): the cluster subscribes to a
+ * group's channel only while this node has members in it. */
+typedef void (*hb_groups_watch_cb)(void *ud, const char *name, size_t len, int alive,
+                                   void **slot);
+/* Sets the watcher (NULL removes it); one per registry. Groups that exist
+ * already are not reported. */
+void hb_groups_watch(hb_groups *g, hb_groups_watch_cb cb, void *ud);
+
 /* Members of group name (0 when there is no such group). */
 size_t hb_groups_size(const hb_groups *g, const char *name, size_t len);
 

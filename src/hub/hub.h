@@ -42,6 +42,7 @@ typedef struct hb_hub_conn_ops {
  * the connection is in the hub. */
 struct hb_hub_conn {
     hb_group_member member;   /* first: in the hub's groups */
+    hb_group_member umember;  /* in the hub's users (its user's group) */
     struct hb_hub_conn *hnext;/* id table chain */
     const char *id;
     const char *user_id;      /* NULL when anonymous */
@@ -55,6 +56,24 @@ void hb_hub_invoke_answer(hb_hub_invoke *inv, const char *payload, size_t len);
 void hb_hub_invoke_gone(hb_hub_invoke *inv);
 
 hb_hubs *hb_hubs_new(void);
+
+/* What the cluster follows of this node's hubs (cluster/hubs.c): every
+ * connection added and removed, and each group and user of a hub when it
+ * gets its first connection here (alive 1) and loses its last (alive 0),
+ * with a slot for the watcher's data. */
+typedef struct hb_hubs_watch {
+    void (*conn)(void *ud, hb_hub *hub, hb_hub_conn *c, int added);
+    void (*group)(void *ud, hb_hub *hub, const char *name, size_t len, int alive, void **slot);
+    void (*user)(void *ud, hb_hub *hub, const char *name, size_t len, int alive, void **slot);
+    void *ud;
+} hb_hubs_watch;
+/* Sets the watcher (copied; NULL removes it). Set it before the first
+ * connection: what exists already is not reported. */
+void hb_hubs_set_watch(hb_hubs *hubs, const hb_hubs_watch *w);
+/* Calls fn for every connection of every hub (the cluster's directory is
+ * rebuilt from it when Redis comes back). */
+void hb_hubs_foreach_conn(hb_hubs *hubs, void (*fn)(void *ud, hb_hub *hub, hb_hub_conn *c),
+                          void *ud);
 /* Frees every hub, and each hub's data with free_data (may be NULL);
  * their connections must be gone. NULL is accepted. */
 void hb_hubs_free(hb_hubs *hubs, void (*free_data)(void *data));
@@ -62,11 +81,16 @@ void hb_hubs_free(hb_hubs *hubs, void (*free_data)(void *data));
  * on ENOMEM. */
 hb_hub *hb_hubs_get(hb_hubs *hubs, const char *name, int create);
 
+/* The i-th hub (in no particular order), NULL past the last. */
+hb_hub *hb_hubs_at(hb_hubs *hubs, size_t i);
 /* Frees hub if it has no connection and no data (nothing refers to it). */
 void hb_hubs_drop_unused(hb_hubs *hubs, hb_hub *hub);
 
 const char *hb_hub_name(const hb_hub *hub);
 hb_groups *hb_hub_groups(hb_hub *hub);
+/* The hub's users, as groups named by user id whose members are the
+ * connections' umember (hb_hub_conn_of_user). */
+hb_groups *hb_hub_users(hb_hub *hub);
 void *hb_hub_data(const hb_hub *hub);
 void hb_hub_set_data(hb_hub *hub, void *data);
 
@@ -79,6 +103,9 @@ size_t hb_hub_count(const hb_hub *hub);
 /* The hub's connection that owns member m. */
 static inline hb_hub_conn *hb_hub_conn_of(hb_group_member *m) {
     return (hb_hub_conn *)m;
+}
+static inline hb_hub_conn *hb_hub_conn_of_user(hb_group_member *m) {
+    return (hb_hub_conn *)((char *)m - offsetof(hb_hub_conn, umember));
 }
 
 #endif

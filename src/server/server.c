@@ -458,6 +458,7 @@ static int start_cluster(hb_server *srv) {
                                        : hb_http_server_listener_name(srv->http, 0);
     co.node_ttl_s = srv->opts.node_ttl_s;
     /* A forwarded poll may be held by its owner for a ping interval. */
+    co.azure = srv->azure;
     co.forward_timeout_ms = (srv->opts.ping_interval_ms ? srv->opts.ping_interval_ms : 25000) +
                             (srv->opts.ping_timeout_ms ? srv->opts.ping_timeout_ms : 20000);
     srv->cluster = hb_cluster_new(&srv->loop, srv->sio, &co, &err);
@@ -474,7 +475,8 @@ static int start_cluster(hb_server *srv) {
     {
         hb_eio_router router;
         hb_cluster_router(srv->cluster, &router);
-        if ((err = hb_eio_server_set_router(srv->eio, &router)) != 0)
+        if ((err = hb_eio_server_set_router(srv->eio, &router)) != 0 ||
+            (err = hb_azure_set_router(srv->azure, &router)) != 0)
             return err;
     }
     hb_cluster_start(srv->cluster);

@@ -55,7 +55,7 @@ static int send_event_cb(hb_bridge_conn *c, const char *type, const char *name,
     json_t *h;
     if (c->tunnel == NULL || c->tunnel->closed)
         return -1;
-    h = hb_azure__event_headers(c->az, c, type, name, ctype);
+    h = hb_azure__event_headers(c->az, hb_hub_name(c->hub), c->hc.id, c->user_id, type, name, ctype);
     if (h == NULL)
         return -1;
     conn_ref(c);
@@ -545,7 +545,8 @@ static void on_open(void *ud, hb_eio_session *s, const hb_http_request *req) {
     c->connect_body = connect_body(req, cl);
     for (size_t i = 0; cl != NULL && i < cl->ngroups && i < HB_BRIDGE_MAX_GROUPS; i++)
         c->groups[c->ngroups++] = strdup(cl->groups[i]);
-    h = c->connect_body ? hb_azure__event_headers(az, c, "azure.webpubsub.sys.connect", "connect",
+    h = c->connect_body ? hb_azure__event_headers(az, hb_hub_name(c->hub), c->hc.id, c->user_id,
+                                                    "azure.webpubsub.sys.connect", "connect",
                                                   "application/json")
                         : NULL;
     conn_ref(c);

@@ -15,7 +15,6 @@
 #include "upstream/service.h"
 #include "ws/conn.h"
 
-typedef struct hb_tunnel hb_tunnel;
 typedef struct hb_bridge_conn hb_bridge_conn;
 
 /* The answer to a request we sent an app server (a CloudEvent). status 0
@@ -41,6 +40,8 @@ struct hb_tunnel {
     int64_t next_ack;
     size_t clients;           /* client connections assigned to it */
     char id[21];
+    char *app;                /* the app server's id (its token's sub), or NULL */
+    uint8_t targeted;         /* opened at a node's request (&target=) */
     uint8_t closed;
 };
 
@@ -59,6 +60,7 @@ struct hb_azure {
     size_t nkeys;
     int64_t next_event;       /* ce-id */
     struct tunnel_reply *replies; /* REST answers still to finish */
+    hb_azure_bus bus;         /* the cluster's, when there is one */
 };
 
 enum { HB_BRIDGE_CONNECTING, HB_BRIDGE_OPEN, HB_BRIDGE_CLOSED };
@@ -94,7 +96,8 @@ struct hb_bridge_conn {
     uint32_t messages_out;    /* user events the app has not answered yet */
     uint8_t bye_pending;      /* closed: disconnected waits for those answers */
     int bye_reason;
-    char id[21];              /* the connection id, kept past its session */
+    char id[HB_EIO_PREFIX_MAX + 21]; /* the connection id (its session id: in a cluster it
+                                        starts with its node tag), kept past its session */
     char *groups[HB_BRIDGE_MAX_GROUPS]; /* from the token, joined on connect */
     size_t ngroups;
 };
@@ -118,7 +121,11 @@ void hb_bridge__tunnel_gone(hb_tunnel *t);
 /* The headers of a CloudEvent of c (type "azure.webpubsub.sys.connect",
  * ...), as the tunnel carries them: {"ce-hub":["chat"],...}, with
  * content_type. A new reference, NULL on ENOMEM. */
-json_t *hb_azure__event_headers(hb_azure *az, const hb_bridge_conn *c, const char *type,
-                                const char *event_name, const char *content_type);
+json_t *hb_azure__event_headers(hb_azure *az, const char *hub, const char *conn_id,
+                                const char *user_id, const char *type, const char *event_name,
+                                const char *content_type);
+/* Runs a REST call: through the cluster when there is one, else here. */
+void hb_azure__rest(hb_azure *az, const char *method, const char *path, const char *query,
+                    const char *ctype, uint8_t *body, size_t len, hb_rest_reply *reply);
 
 #endif

@@ -11,9 +11,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <uv.h>
+
 #include "api/jwt.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "hubbub/error.h"
 #include "upstream/internal.h"
 
 /* --- CloudEvent headers --------------------------------------------------------- */
@@ -44,8 +47,9 @@ static char *signature(const hb_azure *az, const char *connection_id) {
     return out;
 }
 
-json_t *hb_azure__event_headers(hb_azure *az, const hb_bridge_conn *c, const char *type,
-                                const char *event_name, const char *content_type) {
+json_t *hb_azure__event_headers(hb_azure *az, const char *hub, const char *conn_id,
+                                const char *user_id, const char *type, const char *event_name,
+                                const char *content_type) {
     json_t *h = json_object();
     char buf[512], when[64];
     time_t now = time(NULL);
@@ -60,18 +64,18 @@ json_t *hb_azure__event_headers(hb_azure *az, const hb_bridge_conn *c, const cha
     add(h, "ce-awpsversion", "1.0");
     add(h, "webhook-request-origin", "hubbub");
     add(h, "ce-type", type);
-    snprintf(buf, sizeof(buf), "/hubs/%s/client/%s", hb_hub_name(c->hub), c->hc.id);
+    snprintf(buf, sizeof(buf), "/hubs/%s/client/%s", hub, conn_id);
     add(h, "ce-source", buf);
     snprintf(buf, sizeof(buf), "%lld", (long long)++az->next_event);
     add(h, "ce-id", buf);
     add(h, "ce-time", when);
-    add(h, "ce-hub", hb_hub_name(c->hub));
-    add(h, "ce-connectionid", c->hc.id);
-    if (c->user_id != NULL)
-        add(h, "ce-userid", c->user_id);
+    add(h, "ce-hub", hub);
+    add(h, "ce-connectionid", conn_id);
+    if (user_id != NULL)
+        add(h, "ce-userid", user_id);
     if (event_name != NULL)
         add(h, "ce-eventname", event_name);
-    sig = signature(az, c->hc.id);
+    sig = signature(az, conn_id);
     if (sig != NULL)
         add(h, "ce-signature", sig);
     free(sig);
@@ -187,9 +191,21 @@ static void route_api(void *ud, hb_http_conn *hc, hb_http_request *req) {
     r->base.send = http_send;
     r->hc = hc;
     hb_http_hold(hc, http_gone, r);
-    hb_rest_dispatch(&az->rest, method, req->path, req->query,
-                     hb_http_request_header(req, "content-type"), req->body, req->body_len,
-                     &r->base);
+    hb_azure__rest(az, method, req->path, req->query, hb_http_request_header(req, "content-type"),
+                   req->body, req->body_len, &r->base);
+}
+
+void hb_azure__rest(hb_azure *az, const char *method, const char *path, const char *query,
+                    const char *ctype, uint8_t *body, size_t len, hb_rest_reply *reply) {
+    if (az->bus.rest != NULL)
+        az->bus.rest(az->bus.ud, method, path, query, ctype, body, len, reply);
+    else
+        hb_rest_dispatch(&az->rest, method, path, query, ctype, body, len, reply);
+}
+
+void hb_azure_rest_local(hb_azure *az, const char *method, const char *path, const char *query,
+                         const char *ctype, uint8_t *body, size_t len, hb_rest_reply *reply) {
+    hb_rest_dispatch(&az->rest, method, path, query, ctype, body, len, reply);
 }
 
 /* --- the service ------------------------------------------------------------------ */
@@ -227,6 +243,41 @@ void hb_azure_close_all(hb_azure *az) {
 
 size_t hb_azure_session_count(const hb_azure *az) {
     return hb_eio_server_session_count(az->eio);
+}
+
+void hb_azure_set_bus(hb_azure *az, const hb_azure_bus *bus) {
+    if (bus != NULL)
+        az->bus = *bus;
+    else
+        memset(&az->bus, 0, sizeof(az->bus));
+}
+
+hb_hubs *hb_azure_hubs(hb_azure *az) {
+    return az->hubs;
+}
+
+int hb_azure_set_router(hb_azure *az, const hb_eio_router *router) {
+    return hb_eio_server_set_router(az->eio, router);
+}
+
+static void ignore_answer(void *ud, int status, const uint8_t *body, size_t len) {
+    (void)ud, (void)status, (void)body, (void)len;
+}
+
+int hb_azure_disconnected(hb_azure *az, const char *hub_name, const char *conn_id,
+                          const char *user_id, const char *reason) {
+    hb_hub *hub = hb_hubs_get(az->hubs, hub_name, 0);
+    hb_tunnel *t = hub ? hb_tunnel__pick(hub) : NULL;
+    char body[128];
+    json_t *h;
+    if (t == NULL)
+        return UV_ENOENT;
+    h = hb_azure__event_headers(az, hub_name, conn_id, user_id, "azure.webpubsub.sys.disconnected",
+                                "disconnected", "application/json");
+    if (h == NULL)
+        return HB_ENOMEM;
+    snprintf(body, sizeof(body), "{\"reason\":\"%s\"}", reason);
+    return hb_tunnel__request(t, h, body, strlen(body), ignore_answer, NULL);
 }
 
 void hb_azure_free(hb_azure *az) {

@@ -8,11 +8,14 @@
 #ifndef HB_UPSTREAM_SERVICE_H
 #define HB_UPSTREAM_SERVICE_H
 
+#include "api/rest.h"
 #include "eio/server.h"
 #include "http/server.h"
+#include "hub/hub.h"
 #include "net/loop.h"
 
 typedef struct hb_azure hb_azure;
+typedef struct hb_tunnel hb_tunnel;
 
 typedef struct hb_azure_opts {
     const char *const *keys;     /* access keys, NULL-terminated, at least one */
@@ -29,5 +32,40 @@ void hb_azure_close_all(hb_azure *az);
 size_t hb_azure_session_count(const hb_azure *az);
 /* Frees it once everything is closed. NULL is accepted. */
 void hb_azure_free(hb_azure *az);
+
+/* --- for the cluster (cluster/hubs.c) --------------------------------------- */
+
+/* What the service hands a cluster. */
+typedef struct hb_azure_bus {
+    /* Answers a REST call (plain HTTP or tunnel) for the whole cluster,
+     * in place of hb_azure_rest_local(). */
+    void (*rest)(void *ud, const char *method, const char *path, const char *query,
+                 const char *ctype, uint8_t *body, size_t len, hb_rest_reply *reply);
+    /* An app server opened a tunnel here on its own (not at a node's
+     * request), for hb_azure_rebalance(). */
+    void (*tunnel)(void *ud, hb_tunnel *t);
+    void *ud;
+} hb_azure_bus;
+
+/* Sets the bus (copied; NULL removes it). */
+void hb_azure_set_bus(hb_azure *az, const hb_azure_bus *bus);
+hb_hubs *hb_azure_hubs(hb_azure *az);
+/* Sets the clients' Engine.IO router (hb_eio_server_set_router). */
+int hb_azure_set_router(hb_azure *az, const hb_eio_router *router);
+/* A REST call on this node's connections only (hb_rest_dispatch). */
+void hb_azure_rest_local(hb_azure *az, const char *method, const char *path, const char *query,
+                         const char *ctype, uint8_t *body, size_t len, hb_rest_reply *reply);
+/* Asks the app server behind t to open one more tunnel, to the node
+ * named target at endpoint ("http://HOST:PORT"): the tunnel protocol's
+ * ConnectionRebalance. Returns 0 or an error. */
+int hb_azure_rebalance(hb_tunnel *t, const char *endpoint, const char *target);
+/* Calls fn for every open tunnel that an app server opened on its own. */
+void hb_azure_foreach_tunnel(hb_azure *az, void (*fn)(void *ud, hb_tunnel *t), void *ud);
+/* Tells an app server of hub that connection conn_id (of user_id, may be
+ * NULL) is gone without this node having held it (its node died): a
+ * disconnected CloudEvent on one of the hub's tunnels. Returns 0, or
+ * UV_ENOENT when no app server of hub has a tunnel here. */
+int hb_azure_disconnected(hb_azure *az, const char *hub, const char *conn_id, const char *user_id,
+                          const char *reason);
 
 #endif

@@ -202,8 +202,8 @@ static void on_app_request(hb_tunnel *t, json_t *j, const hb_tunnel_frame *f) {
                 ct = json_is_array(v) ? json_array_get(v, 0) : v;
         }
     }
-    hb_rest_dispatch(&t->az->rest, method, path, query ? query : "", json_string_value(ct), body,
-                     f->content.len, &r->base);
+    hb_azure__rest(t->az, method, path, query ? query : "", json_string_value(ct), body,
+                   f->content.len, &r->base);
     free(path);
     free(body);
 }
@@ -286,10 +286,22 @@ static void on_ws_closed(void *ud, hb_ws_conn *ws, int code) {
     hb_tunnel *t = ud;
     (void)ws, (void)code;
     tunnel_gone(t);
+    free(t->app);
     free(t);
 }
 
 static const hb_ws_conn_cb tunnel_ws_cb = {on_ws_message, on_ws_closed};
+
+/* 1 when another open tunnel of t's hub belongs to the same app server. */
+static int duplicate(const hb_tunnel *t) {
+    hb_hub_tunnels *ts = hb_hub_data(t->hub);
+    if (t->app == NULL)
+        return 0;
+    for (hb_tunnel *o = ts ? ts->head : NULL; o != NULL; o = o->next)
+        if (o != t && !o->closed && o->app != NULL && strcmp(o->app, t->app) == 0)
+            return 1;
+    return 0;
+}
 
 /* The token's audience must be the tunnel URL of this hub. */
 static int audience_ok(const char *aud, const char *hub) {
@@ -367,8 +379,11 @@ void hb_tunnel__route(void *ud, hb_http_conn *hc, hb_http_request *req) {
     t->az = az;
     t->hub = hub;
     hb_id_new(t->id);
+    t->app = claims.sub ? strdup(claims.sub) : NULL;
+    t->targeted = hb_http_query_get(req->query, req->query_len, "target", token, sizeof(token)) >= 0;
     t->ws = hb_ws_conn_accept(hc, req, HB_TUNNEL_MAX_FRAME, &tunnel_ws_cb, t);
     if (t->ws == NULL) {
+        free(t->app);
         free(t);
         hb_jwt_claims_free(&claims);
         return;
@@ -383,10 +398,38 @@ void hb_tunnel__route(void *ud, hb_http_conn *hc, hb_http_request *req) {
         json_object_set_new(j, "UserId", json_string(claims.sub));
     send_frame(t, HB_TUNNEL_CONNECTION_CONNECTED, j, NULL, 0, 0);
     json_decref(j);
-    hb_log_info("tunnel", "hub %s: app server tunnel %s connected", hub_name, t->id);
+    hb_log_info("tunnel", "hub %s: app server tunnel %s connected%s", hub_name, t->id,
+                t->targeted ? " (asked for by a node of the cluster)" : "");
     hb_metrics_g.tunnels_open++;
     hb_jwt_claims_free(&claims);
     hb_ws_conn_feed_rest(t->ws);
+    if (t->targeted && duplicate(t)) {
+        /* Two nodes asked for the same tunnel (a node that left and came
+         * back): one per app server here is enough. */
+        json_t *bye = json_pack("{s:s}", "Message", "this app server has a tunnel here already");
+        send_frame(t, HB_TUNNEL_CONNECTION_CLOSE, bye, NULL, 0, 0);
+        json_decref(bye);
+    } else if (!t->targeted && az->bus.tunnel != NULL) {
+        az->bus.tunnel(az->bus.ud, t);
+    }
+}
+
+int hb_azure_rebalance(hb_tunnel *t, const char *endpoint, const char *target) {
+    json_t *j = json_pack("{s:s,s:s,s:s}", "TargetId", target, "Endpoint", endpoint, "Message",
+                          "open a tunnel to every node of the cluster");
+    int err = j ? send_frame(t, HB_TUNNEL_CONNECTION_REBALANCE, j, NULL, 0, 0) : HB_ENOMEM;
+    json_decref(j);
+    return err;
+}
+
+void hb_azure_foreach_tunnel(hb_azure *az, void (*fn)(void *ud, hb_tunnel *t), void *ud) {
+    hb_hub *hub = NULL;
+    for (size_t i = 0; (hub = hb_hubs_at(az->hubs, i)) != NULL; i++) {
+        hb_hub_tunnels *ts = hb_hub_data(hub);
+        for (hb_tunnel *t = ts ? ts->head : NULL; t != NULL; t = t->next)
+            if (!t->closed && !t->targeted)
+                fn(ud, t);
+    }
 }
 
 hb_tunnel *hb_tunnel__pick(hb_hub *hub) {

@@ -23,7 +23,6 @@
 // client has the marker, anything sent before it has arrived too.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { createClient } from 'redis';
 import { Server } from 'socket.io';
@@ -32,52 +31,14 @@ import { Emitter } from '@socket.io/redis-emitter';
 import {
   startServer, stopChecked, client, connected, recorder, ask, until, within, freePort, request, IS_REF,
 } from './lib/sio.mjs';
+import {
+  startRedis, metrics, redisReady, roundRobin, CONNECTED_CMD,
+} from './lib/cluster.mjs';
 
 const SKIP = IS_REF ? 'cluster mode is Hubbub\'s (the reference has no Redis adapter)' : false;
 const WS = { transports: ['websocket'] };
 const TTL_S = 2; // --node-ttl, so that a killed node leaves the registry quickly
 const WAIT_MS = 20000; // generous bounds for a loaded 2-core machine (and ASan)
-
-// ---------------------------------------------------------------------------
-// redis-server
-
-const liveRedis = new Set();
-process.on('exit', () => {
-  for (const p of liveRedis) {
-    try { p.kill('SIGKILL'); } catch { /* gone */ }
-  }
-});
-
-/** Starts redis-server on port; resolves once it accepts connections. */
-async function startRedis(port) {
-  const proc = spawn('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  liveRedis.add(proc);
-  let out = '';
-  const exited = new Promise((resolve) => proc.on('exit', () => { liveRedis.delete(proc); resolve(); }));
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server not ready in 10 s:\n${out}`)), 10000);
-    const onData = (d) => {
-      out += d;
-      if (out.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited (${code}):\n${out}`)); });
-  });
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------
 // The cluster
@@ -97,29 +58,8 @@ async function startNode() {
   return srv;
 }
 
-/** The samples of srv's /metrics, by name with labels: { 'a{b="c"}': 1 }. */
-async function metrics(srv) {
-  const r = await request(`${srv.url}/metrics`);
-  const m = {};
-  for (const line of r.body.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const i = line.lastIndexOf(' ');
-    m[line.slice(0, i)] = Number(line.slice(i + 1));
-  }
-  return m;
-}
-
-const CONNECTED_CMD = 'hubbub_redis_connected{connection="commands"}';
-const CONNECTED_SUB = 'hubbub_redis_connected{connection="subscriber"}';
-
 /** Resolves once srv has both Redis connections up (and sees n nodes). */
-async function ready(srv, n) {
-  await until(async () => {
-    const m = await metrics(srv);
-    return m[CONNECTED_CMD] === 1 && m[CONNECTED_SUB] === 1 &&
-      (n === undefined || m.hubbub_cluster_nodes === n);
-  }, WAIT_MS, `node ${srv.id} to be connected to Redis${n ? ` and see ${n} nodes` : ''}`, 100);
-}
+const ready = (srv, n) => redisReady(srv, n, WAIT_MS);
 
 before(async () => {
   if (SKIP) return;
@@ -394,39 +334,6 @@ test('a socket.io server on @socket.io/redis-adapter and Hubbub nodes broadcast 
 
 // ---------------------------------------------------------------------------
 // Long-polling behind a round-robin load balancer (no sticky sessions)
-
-/**
- * A small HTTP load balancer: each request goes to the next of targets in
- * turn, whatever its session. Resolves { url, counts, close() }.
- */
-async function roundRobin(t, targets) {
-  let next = 0;
-  const counts = targets.map(() => 0);
-  const server = http.createServer((req, res) => {
-    const i = next++ % targets.length;
-    counts[i]++;
-    const up = http.request({
-      host: '127.0.0.1', port: targets[i].port, method: req.method, path: req.url,
-      headers: req.headers, agent: false,
-    }, (ur) => {
-      res.writeHead(ur.statusCode, ur.headers);
-      ur.pipe(res);
-    });
-    up.on('error', () => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
-    });
-    req.pipe(up);
-    // A client that goes away takes its request to the node with it.
-    res.on('close', () => up.destroy());
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(resolve);
-  }));
-  return { url: `http://127.0.0.1:${server.address().port}`, counts };
-}
 
 const POLLING = { transports: ['polling'] };
 

@@ -3,8 +3,9 @@
  * empty, a member's groups in join order, selection (every member, the union
  * of several groups in order, except groups, skip, groups that do not
  * exist), names with NULs and binary bytes, 10,000 groups and hundreds of
- * members, freeing a registry with members still in groups, and random
- * operations checked against a plain model. */
+ * members, freeing a registry with members still in groups, the watcher
+ * told of each group's first and last member, and random operations checked
+ * against a plain model. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -854,6 +855,45 @@ static void test_random_against_model(void **state) {
     hb_groups_free(g);
 }
 
+/* What a watcher saw: "+name" when a group came, "-name" when it went. */
+typedef struct watch_log {
+    char text[256];
+    int slots_ok;
+} watch_log;
+
+static void on_watch(void *ud, const char *name, size_t len, int alive, void **slot) {
+    watch_log *w = ud;
+    size_t n = strlen(w->text);
+    snprintf(w->text + n, sizeof(w->text) - n, "%c%.*s ", alive ? '+' : '-', (int)len, name);
+    if (alive) {
+        w->slots_ok &= *slot == NULL;
+        *slot = w; /* the watcher's data, seen again when the group goes */
+    } else {
+        w->slots_ok &= *slot == w;
+    }
+}
+
+static void test_watch_first_and_last(void **state) {
+    hb_groups *g = hb_groups_new();
+    sock a = {1, {0}}, b = {2, {0}};
+    watch_log w = {"", 1};
+    (void)state;
+    hb_groups_watch(g, on_watch, &w);
+    hb_groups_add(g, &a.gm);
+    hb_groups_add(g, &b.gm);
+    assert_int_equal(hb_groups_join(g, &a.gm, "x", 1), 0);
+    assert_int_equal(hb_groups_join(g, &b.gm, "x", 1), 0); /* not the first */
+    assert_int_equal(hb_groups_join(g, &a.gm, "x", 1), 0); /* twice is once */
+    assert_int_equal(hb_groups_join(g, &b.gm, "y", 1), 0);
+    hb_groups_leave(g, &a.gm, "x", 1);                     /* not the last */
+    hb_groups_leave(g, &b.gm, "x", 1);
+    hb_groups_remove(g, &b.gm);                            /* takes y with it */
+    assert_string_equal(w.text, "+x +y -x -y ");
+    assert_true(w.slots_ok);
+    hb_groups_remove(g, &a.gm);
+    hb_groups_free(g);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty_registry),
@@ -870,6 +910,7 @@ int main(void) {
         cmocka_unit_test(test_many_members),
         cmocka_unit_test(test_remove_member_in_many_groups),
         cmocka_unit_test(test_free_with_members_joined),
+        cmocka_unit_test(test_watch_first_and_last),
         cmocka_unit_test(test_random_against_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,994 @@
+/* The Azure-compatible hubs across nodes (cluster/hubs.h).
+ *
+ * Each node keeps its own connections, their groups and users, as on one
+ * node; what crosses nodes is the REST call. A call is classified by
+ * hb_rest_scope_of() and taken where it acts:
+ *
+ *   - one connection: to its node (the first 8 characters of a connection
+ *     id are its node's tag), as a CALL on that node's inbox channel,
+ *     "hubbub:to:<tag>"; the owner runs it and its answer comes back on the
+ *     caller's inbox. PUBLISH says how many received it: none means the
+ *     node is gone, and the call is answered here (as for an unknown id);
+ *   - a group, a user, the hub: a FIRE on "hubbub:group:<hub>:<group>",
+ *     "hubbub:user:<hub>:<user>" or "hubbub:hub:<hub>", to which exactly
+ *     the nodes with such connections subscribe (subscriptions follow the
+ *     hubs' membership through hb_hubs_watch), then run here and answered
+ *     at once, as Azure answers a send (202) before delivering it;
+ *   - whether a group or user exists: here, else PUBSUB NUMSUB of its
+ *     channel, which counts the nodes that have one;
+ *   - :invoke: a CALL on the hub's channel; each node streams its clients'
+ *     answers back, merged into the caller's stream.
+ *
+ * The directory "hubbub:conns:<node id>" (a hash: connection id → "hub\n
+ * user") lets the other nodes tell the app servers which connections a
+ * dead node held: each node scans for directories whose node left the
+ * registry, takes a short lock, sends a disconnected event for each
+ * connection to an app server of its hub, and deletes the directory. */
+#include "cluster/hubs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "api/rest.h"
+#include "cluster/hubmsg.h"
+#include "core/id.h"
+#include "core/log.h"
+#include "core/metrics.h"
+#include "hubbub/error.h"
+
+#define TAG_LEN HB_CLUSTER_TAG_LEN
+#define CALL_TIMEOUT_MS 10000   /* one connection's node answers by then */
+#define INVOKE_TIMEOUT_MS 61000 /* the nodes' own :invoke deadline, and a second */
+#define PURGE_EVERY_MS 1000
+#define PURGE_LOCK_S "30"
+#define DIRECTORY_BATCH 256     /* connections per HSET when rewriting it */
+
+static const char dir_prefix[] = HB_HUBS_PREFIX "conns:";
+
+enum { CALL_ONE, CALL_INVOKE, CALL_EXISTS };
+
+/* A REST call of this node that waits for Redis or other nodes. It is
+ * freed when nothing refers to it any more: its place on the list of
+ * calls (until answered), a Redis command in flight (whose reply comes
+ * even after the connection is gone), this node's part of an :invoke. */
+typedef struct call {
+    struct call *next, *prev;
+    hb_cluster_hubs *h;
+    int kind;
+    int refs;
+    int listed;               /* on h->calls: not answered yet */
+    int replied;              /* the caller's reply has ended */
+    char id[HB_ID_LEN + 1];
+    char hub[129];
+    hb_rest_reply *reply;     /* the caller's */
+    hb_timer timer;
+    /* The request, run here when no other node takes it. */
+    char *method, *path, *query, *ctype;
+    uint8_t *body;
+    size_t len;
+    /* CALL_INVOKE: the other nodes that received it (-1 until PUBLISH
+     * answered), how many finished, and whether this node's part did. */
+    long expected;
+    size_t finished;
+    int self_counted;         /* this node heard its own publish */
+    int local_done, started;
+    hb_rest_reply local;      /* this node's part of an :invoke */
+} call;
+
+/* A hub with connections here: its channel is subscribed. */
+typedef struct hub_sub {
+    struct hub_sub *next;
+    hb_hub *hub;
+    size_t conns;
+    hb_redis_sub *sub;
+} hub_sub;
+
+/* Our answer to another node's CALL, published part by part. */
+typedef struct answer {
+    hb_rest_reply base;
+    struct answer *next, *prev;
+    hb_cluster_hubs *h;       /* NULL once the hubs left */
+    char to[TAG_LEN + 1];
+    char call[HB_ID_LEN + 1];
+} answer;
+
+struct hb_cluster_hubs {
+    hb_loop *loop;
+    hb_redis *redis;
+    hb_cluster_nodes *nodes;
+    hb_azure *az;
+    hb_hubs *hubs;
+    char *node_id;
+    char tag[TAG_LEN + 1];
+    char *dir_key;            /* hubbub:conns:<node id> */
+    hb_redis_sub *inbox;
+    hub_sub *hub_subs;
+    call *calls;
+    answer *answers;
+    hb_timer purge_timer;
+    int purging, started, stopped;
+    unsigned ttl_s;
+};
+
+/* --- channels ------------------------------------------------------------------------ */
+
+/* "hubbub:<kind>:<hub>[:<name>]" into a new string; *len set. */
+static char *channel_of(const char *kind, const char *hub, const char *name, size_t nlen,
+                        size_t *len) {
+    size_t n = sizeof(HB_HUBS_PREFIX) + strlen(kind) + strlen(hub) + nlen + 3;
+    char *ch = malloc(n);
+    int w;
+    if (ch == NULL)
+        return NULL;
+    w = snprintf(ch, n, HB_HUBS_PREFIX "%s:%s%s", kind, hub, name ? ":" : "");
+    if (name != NULL)
+        memcpy(ch + w, name, nlen);
+    *len = (size_t)w + (name ? nlen : 0);
+    ch[*len] = '\0';
+    return ch;
+}
+
+static hb_redis_sub *subscribe(hb_cluster_hubs *h, const char *kind, const char *hub,
+                               const char *name, size_t nlen) {
+    size_t len;
+    char *ch = channel_of(kind, hub, name, nlen, &len);
+    hb_redis_sub *sub = ch ? hb_redis_sub_add(h->redis, ch, len) : NULL;
+    if (sub == NULL)
+        hb_log_warn("cluster", "cannot subscribe to %s: out of memory; hub %s misses what "
+                    "other nodes send there", ch ? ch : kind, hub);
+    free(ch);
+    return sub;
+}
+
+/* --- following the hubs' membership ------------------------------------------------------ */
+
+static void directory_set(hb_cluster_hubs *h, hb_hub *hub, hb_hub_conn *c) {
+    char value[512];
+    const char *argv[4] = {"HSET", h->dir_key, c->id, value};
+    size_t lens[4] = {4, strlen(h->dir_key), strlen(c->id), 0};
+    lens[3] = (size_t)snprintf(value, sizeof(value), "%s\n%s", hb_hub_name(hub),
+                               c->user_id ? c->user_id : "");
+    if (lens[3] >= sizeof(value))
+        lens[3] = sizeof(value) - 1;
+    hb_redis_command(h->redis, NULL, NULL, 4, argv, lens);
+}
+
+static void on_conn(void *ud, hb_hub *hub, hb_hub_conn *c, int added) {
+    hb_cluster_hubs *h = ud;
+    hub_sub **pp = &h->hub_subs, *s;
+    while (*pp != NULL && (*pp)->hub != hub)
+        pp = &(*pp)->next;
+    if (added) {
+        if (*pp == NULL && (*pp = calloc(1, sizeof(**pp))) != NULL) {
+            (*pp)->hub = hub;
+            (*pp)->sub = subscribe(h, "hub", hb_hub_name(hub), NULL, 0);
+        }
+        if (*pp != NULL)
+            (*pp)->conns++;
+        if (hb_redis_up(h->redis))
+            directory_set(h, hub, c);
+        return;
+    }
+    if ((s = *pp) != NULL && --s->conns == 0) {
+        *pp = s->next;
+        hb_redis_sub_remove(h->redis, s->sub);
+        free(s);
+    }
+    if (hb_redis_up(h->redis)) {
+        const char *argv[3] = {"HDEL", h->dir_key, c->id};
+        size_t lens[3] = {4, strlen(h->dir_key), strlen(c->id)};
+        hb_redis_command(h->redis, NULL, NULL, 3, argv, lens);
+    }
+}
+
+static void on_group(void *ud, hb_hub *hub, const char *name, size_t len, int alive,
+                     void **slot) {
+    hb_cluster_hubs *h = ud;
+    if (alive)
+        *slot = subscribe(h, "group", hb_hub_name(hub), name, len);
+    else
+        hb_redis_sub_remove(h->redis, *slot);
+}
+
+static void on_user(void *ud, hb_hub *hub, const char *name, size_t len, int alive, void **slot) {
+    hb_cluster_hubs *h = ud;
+    if (alive)
+        *slot = subscribe(h, "user", hb_hub_name(hub), name, len);
+    else
+        hb_redis_sub_remove(h->redis, *slot);
+}
+
+static int subscribed_to_hub(const hb_cluster_hubs *h, const char *hub) {
+    for (const hub_sub *s = h->hub_subs; s != NULL; s = s->next)
+        if (strcmp(hb_hub_name(s->hub), hub) == 0)
+            return 1;
+    return 0;
+}
+
+/* --- sending -------------------------------------------------------------------------------- */
+
+static hb_slice slice_of(const char *s) {
+    hb_slice v = {(const uint8_t *)(s ? s : ""), s ? strlen(s) : 0};
+    return v;
+}
+
+/* The message of a request (FIRE or CALL), encoded into *out. */
+static int encode_request(hb_cluster_hubs *h, int kind, const char *call_id, const char *method,
+                          const char *path, const char *query, const char *ctype,
+                          const uint8_t *body, size_t len, uint8_t **out, size_t *olen) {
+    hb_hubmsg m;
+    memset(&m, 0, sizeof(m));
+    m.kind = kind;
+    m.from = slice_of(h->tag);
+    m.call = slice_of(call_id);
+    m.method = slice_of(method);
+    m.path = slice_of(path);
+    m.query = slice_of(query);
+    m.ctype = slice_of(ctype);
+    m.body.base = body;
+    m.body.len = len;
+    return hb_hubmsg_encode(&m, out, olen);
+}
+
+static void fire(hb_cluster_hubs *h, const char *kind, const hb_rest_scope *sc,
+                 const char *method, const char *path, const char *query, const char *ctype,
+                 const uint8_t *body, size_t len) {
+    uint8_t *msg;
+    size_t mlen, chlen;
+    char *ch;
+    if (encode_request(h, HB_HUBMSG_FIRE, NULL, method, path, query, ctype, body, len, &msg,
+                       &mlen) != 0)
+        return;
+    ch = channel_of(kind, sc->hub, sc->target[0] ? sc->target : NULL, strlen(sc->target), &chlen);
+    if (ch != NULL && hb_redis_publish(h->redis, ch, chlen, msg, mlen) == 0)
+        hb_metrics_g.cluster_published++;
+    free(ch);
+    free(msg);
+}
+
+/* --- calls waiting for other nodes ---------------------------------------------------------- */
+
+static void call_unref(call *c) {
+    if (--c->refs > 0)
+        return;
+    free(c->method);
+    free(c->path);
+    free(c->query);
+    free(c->ctype);
+    free(c->body);
+    free(c);
+}
+
+/* Off the list: the call is answered (or is being answered by its
+ * :invoke's local part) and nothing from other nodes is taken any more. */
+static void call_done(call *c) {
+    if (!c->listed)
+        return;
+    c->listed = 0;
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (c->h->calls == c)
+        c->h->calls = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    c->next = c->prev = NULL;
+    hb_timer_stop(&c->timer);
+    call_unref(c);
+}
+
+static void call_reply(call *c, int status, const char *ctype, const void *body, size_t len,
+                       int more) {
+    if (c->replied)
+        return;
+    c->replied = !more;
+    c->reply->send(c->reply, status, ctype, body, len, more);
+}
+
+static void reply_json_error(hb_rest_reply *r, int status, const char *message) {
+    char body[256];
+    int n = snprintf(body, sizeof(body), "{\"code\":%d,\"message\":\"%s\"}", status, message);
+    r->send(r, status, "application/json", body, (size_t)n, 0);
+}
+
+static int call_command(call *c, hb_redis_reply_cb cb, int argc, const char **argv,
+                        const size_t *lens) {
+    int err = hb_redis_command(c->h->redis, cb, c, argc, argv, lens);
+    if (err == 0)
+        c->refs++;
+    return err;
+}
+
+/* Runs the call's request on this node alone, which answers the caller. */
+static void call_run_here(call *c) {
+    if (!c->replied) {
+        c->replied = 1;
+        hb_azure_rest_local(c->h->az, c->method, c->path, c->query, c->ctype, c->body, c->len,
+                            c->reply);
+    }
+    call_done(c);
+}
+
+static void invoke_check(call *c) {
+    if (c->listed && c->local_done && c->expected >= 0 && c->finished >= (size_t)c->expected) {
+        call_reply(c, 200, NULL, NULL, 0, 0);
+        call_done(c);
+    }
+}
+
+static void on_call_deadline(hb_timer *t) {
+    call *c = (call *)((char *)t - offsetof(call, timer));
+    if (c->kind == CALL_INVOKE) {
+        /* The nodes that did not finish in time are not waited for; this
+         * node's part ends by its own deadline, before this one. */
+        c->expected = (long)c->finished;
+        if (!c->local_done)
+            return;
+        invoke_check(c);
+        return;
+    }
+    hb_log_warn("cluster", "%s %s: the node holding the connection did not answer in time",
+                c->method, c->path);
+    if (!c->replied) {
+        c->replied = 1;
+        reply_json_error(c->reply, 504, "The node holding the connection did not answer in time");
+    }
+    call_done(c);
+}
+
+static call *call_new(hb_cluster_hubs *h, int kind, const char *method, const char *path,
+                      const char *query, const char *ctype, const uint8_t *body, size_t len,
+                      hb_rest_reply *reply) {
+    call *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->h = h;
+    c->kind = kind;
+    c->reply = reply;
+    c->expected = -1;
+    c->refs = 1;
+    c->listed = 1;
+    hb_id_new(c->id);
+    c->method = strdup(method);
+    c->path = strdup(path);
+    c->query = strdup(query ? query : "");
+    c->ctype = ctype ? strdup(ctype) : NULL;
+    c->body = malloc(len + 1);
+    if (c->method == NULL || c->path == NULL || c->query == NULL || (ctype && !c->ctype) ||
+        c->body == NULL) {
+        free(c->method), free(c->path), free(c->query), free(c->ctype), free(c->body);
+        free(c);
+        return NULL;
+    }
+    if (len > 0)
+        memcpy(c->body, body, len);
+    c->body[len] = '\0';
+    c->len = len;
+    c->next = h->calls;
+    if (h->calls)
+        h->calls->prev = c;
+    h->calls = c;
+    return c;
+}
+
+static call *call_find(hb_cluster_hubs *h, const hb_slice *id) {
+    for (call *c = h->calls; c != NULL; c = c->next)
+        if (id->len == strlen(c->id) && memcmp(id->base, c->id, id->len) == 0)
+            return c;
+    return NULL;
+}
+
+/* PUBLISH of a CALL answered: how many nodes received it. */
+static void on_call_published(void *ud, const redisReply *reply) {
+    call *c = ud;
+    long long n = reply && reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
+    if (c->listed && c->kind == CALL_INVOKE) {
+        n -= c->self_counted;
+        c->expected = n < 0 ? 0 : (long)n;
+        invoke_check(c);
+    } else if (c->listed && n <= 0) {
+        call_run_here(c); /* no such node any more (or Redis away) */
+    }
+    call_unref(c);
+}
+
+static void publish_call(hb_cluster_hubs *h, call *c, const char *channel, size_t chlen) {
+    uint8_t *msg;
+    size_t mlen;
+    const char *argv[3] = {"PUBLISH", channel, NULL};
+    size_t lens[3] = {7, chlen, 0};
+    if (encode_request(h, HB_HUBMSG_CALL, c->id, c->method, c->path, c->query, c->ctype, c->body,
+                       c->len, &msg, &mlen) != 0) {
+        c->refs++;
+        on_call_published(c, NULL);
+        return;
+    }
+    argv[2] = (const char *)msg;
+    lens[2] = mlen;
+    c->refs++; /* as if sent: the failure below is its reply */
+    if (hb_redis_command(h->redis, on_call_published, c, 3, argv, lens) != 0)
+        on_call_published(c, NULL);
+    else
+        hb_metrics_g.cluster_published++;
+    free(msg);
+}
+
+/* One connection's call: to its node, or here when it is this node's. */
+static void to_owner(hb_cluster_hubs *h, const char *conn_id, const char *method,
+                     const char *path, const char *query, const char *ctype, uint8_t *body,
+                     size_t len, hb_rest_reply *reply) {
+    char channel[64];
+    int chlen;
+    call *c;
+    if (strlen(conn_id) < TAG_LEN || memcmp(conn_id, h->tag, TAG_LEN) == 0 ||
+        !hb_redis_up(h->redis) ||
+        (c = call_new(h, CALL_ONE, method, path, query, ctype, body, len, reply)) == NULL) {
+        hb_azure_rest_local(h->az, method, path, query, ctype, body, len, reply);
+        return;
+    }
+    chlen = snprintf(channel, sizeof(channel), HB_HUBS_PREFIX "to:%.*s", TAG_LEN, conn_id);
+    hb_loop_timer_start(h->loop, &c->timer, CALL_TIMEOUT_MS, on_call_deadline);
+    publish_call(h, c, channel, (size_t)chlen);
+}
+
+/* :invoke: this node's clients' answers and those of every other node of
+ * the hub, in one stream. */
+static void local_part(hb_rest_reply *r, int status, const char *ctype, const void *body,
+                       size_t len, int more) {
+    call *c = (call *)((char *)r - offsetof(call, local));
+    if (!c->started) {
+        c->started = 1;
+        if (status != 200) { /* a bad request: every node says the same */
+            call_reply(c, status, ctype, body, len, 0);
+            call_done(c);
+            call_unref(c); /* the local part's */
+            return;
+        }
+        call_reply(c, 200, ctype, NULL, 0, 1);
+    }
+    if (len > 0)
+        call_reply(c, 200, NULL, body, len, 1);
+    if (!more) {
+        c->local_done = 1;
+        if (c->listed)
+            invoke_check(c);
+        else
+            call_reply(c, 200, NULL, NULL, 0, 0); /* the cluster left meanwhile */
+        call_unref(c);
+    }
+}
+
+static void invoke_everywhere(hb_cluster_hubs *h, const hb_rest_scope *sc, const char *method,
+                              const char *path, const char *query, const char *ctype,
+                              uint8_t *body, size_t len, hb_rest_reply *reply) {
+    size_t chlen;
+    char *ch;
+    call *c;
+    if (!hb_redis_up(h->redis) ||
+        (c = call_new(h, CALL_INVOKE, method, path, query, ctype, body, len, reply)) == NULL) {
+        hb_azure_rest_local(h->az, method, path, query, ctype, body, len, reply);
+        return;
+    }
+    c->local.send = local_part;
+    c->refs++; /* for the local part */
+    snprintf(c->hub, sizeof(c->hub), "%s", sc->hub);
+    c->self_counted = subscribed_to_hub(h, sc->hub);
+    hb_loop_timer_start(h->loop, &c->timer, INVOKE_TIMEOUT_MS, on_call_deadline);
+    ch = channel_of("hub", sc->hub, NULL, 0, &chlen);
+    if (ch != NULL) {
+        publish_call(h, c, ch, chlen);
+        free(ch);
+    } else {
+        c->expected = 0;
+    }
+    /* After the publish: the dispatcher may decode the body in place. */
+    hb_azure_rest_local(h->az, method, path, query, ctype, body, len, &c->local);
+}
+
+/* Does a group or user exist: here, or on a node subscribed to it. */
+static void on_numsub(void *ud, const redisReply *reply) {
+    call *c = ud;
+    int found = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+                reply->element[1]->type == REDIS_REPLY_INTEGER && reply->element[1]->integer > 0;
+    if (c->listed && found) {
+        call_reply(c, 200, NULL, NULL, 0, 0);
+        call_done(c);
+    } else if (c->listed) {
+        call_run_here(c); /* 404, or 200 if one came here meanwhile */
+    }
+    call_unref(c);
+}
+
+static void exists_anywhere(hb_cluster_hubs *h, const char *kind, const hb_rest_scope *sc,
+                            const char *method, const char *path, const char *query,
+                            const char *ctype, uint8_t *body, size_t len, hb_rest_reply *reply) {
+    hb_hub *hub = hb_hubs_get(h->hubs, sc->hub, 0);
+    hb_groups *g = hub == NULL ? NULL : kind[0] == 'g' ? hb_hub_groups(hub) : hb_hub_users(hub);
+    size_t chlen;
+    char *ch;
+    call *c;
+    const char *argv[3] = {"PUBSUB", "NUMSUB", NULL};
+    size_t lens[3] = {6, 6, 0};
+    if ((g != NULL && hb_groups_size(g, sc->target, strlen(sc->target)) > 0) ||
+        !hb_redis_up(h->redis) ||
+        (c = call_new(h, CALL_EXISTS, method, path, query, ctype, body, len, reply)) == NULL) {
+        hb_azure_rest_local(h->az, method, path, query, ctype, body, len, reply);
+        return;
+    }
+    ch = channel_of(kind, sc->hub, sc->target, strlen(sc->target), &chlen);
+    argv[2] = ch;
+    lens[2] = chlen;
+    if (ch == NULL || call_command(c, on_numsub, 3, argv, lens) != 0)
+        call_run_here(c);
+    free(ch);
+}
+
+/* 1 when the connection ids all start with one tag. */
+static int one_node(const hb_rest_scope *sc) {
+    for (size_t i = 0; i < sc->nids; i++)
+        if (strlen(sc->ids[i]) < TAG_LEN || memcmp(sc->ids[i], sc->ids[0], TAG_LEN) != 0)
+            return 0;
+    return sc->nids > 0;
+}
+
+/* The service's REST calls, for the whole cluster. */
+static void bus_rest(void *ud, const char *method, const char *path, const char *query,
+                     const char *ctype, uint8_t *body, size_t len, hb_rest_reply *reply) {
+    hb_cluster_hubs *h = ud;
+    hb_rest_scope sc;
+    hb_rest_scope_of(method, path, query, body, len, &sc);
+    switch (sc.kind) {
+    case HB_REST_CONN:
+        to_owner(h, sc.target, method, path, query, ctype, body, len, reply);
+        return;
+    case HB_REST_HUB:
+        /* socket.join() and the like name one connection: its node only. */
+        if (one_node(&sc)) {
+            to_owner(h, sc.ids[0], method, path, query, ctype, body, len, reply);
+            return;
+        }
+        fire(h, "hub", &sc, method, path, query, ctype, body, len);
+        break;
+    case HB_REST_GROUP:
+        fire(h, "group", &sc, method, path, query, ctype, body, len);
+        break;
+    case HB_REST_USER:
+        fire(h, "user", &sc, method, path, query, ctype, body, len);
+        break;
+    case HB_REST_GROUP_EXISTS:
+        exists_anywhere(h, "group", &sc, method, path, query, ctype, body, len, reply);
+        return;
+    case HB_REST_USER_EXISTS:
+        exists_anywhere(h, "user", &sc, method, path, query, ctype, body, len, reply);
+        return;
+    case HB_REST_INVOKE:
+        invoke_everywhere(h, &sc, method, path, query, ctype, body, len, reply);
+        return;
+    default:
+        break;
+    }
+    hb_azure_rest_local(h->az, method, path, query, ctype, body, len, reply);
+}
+
+/* --- receiving ------------------------------------------------------------------------------- */
+
+static void answer_unlink(answer *a) {
+    if (a->h != NULL) {
+        if (a->prev)
+            a->prev->next = a->next;
+        else if (a->h->answers == a)
+            a->h->answers = a->next;
+        if (a->next)
+            a->next->prev = a->prev;
+    }
+    a->next = a->prev = NULL;
+    a->h = NULL;
+}
+
+static void answer_send(hb_rest_reply *r, int status, const char *ctype, const void *body,
+                        size_t len, int more) {
+    answer *a = (answer *)r;
+    if (a->h != NULL) {
+        hb_hubmsg m;
+        uint8_t *msg;
+        size_t mlen;
+        char channel[64];
+        int chlen = snprintf(channel, sizeof(channel), HB_HUBS_PREFIX "to:%s", a->to);
+        memset(&m, 0, sizeof(m));
+        m.kind = HB_HUBMSG_ANSWER;
+        m.status = status;
+        m.more = more;
+        m.from = slice_of(a->h->tag);
+        m.call = slice_of(a->call);
+        m.ctype = slice_of(ctype);
+        m.body.base = body;
+        m.body.len = len;
+        if (hb_hubmsg_encode(&m, &msg, &mlen) == 0) {
+            if (hb_redis_publish(a->h->redis, channel, (size_t)chlen, msg, mlen) == 0)
+                hb_metrics_g.cluster_published++;
+            free(msg);
+        }
+    }
+    if (!more) {
+        answer_unlink(a);
+        free(a);
+    }
+}
+
+static void discard_send(hb_rest_reply *r, int status, const char *ctype, const void *body,
+                         size_t len, int more) {
+    (void)r, (void)status, (void)ctype, (void)body, (void)len, (void)more;
+}
+
+static char *str_of(const hb_slice *s) {
+    char *p = malloc(s->len + 1);
+    if (p != NULL) {
+        memcpy(p, s->base, s->len);
+        p[s->len] = '\0';
+    }
+    return p;
+}
+
+/* Another node's request: run here, for this node's connections. */
+static void on_request(hb_cluster_hubs *h, const hb_hubmsg *m) {
+    static hb_rest_reply discard = {discard_send};
+    char *method = str_of(&m->method), *path = str_of(&m->path), *query = str_of(&m->query);
+    char *ctype = m->ctype.len ? str_of(&m->ctype) : NULL;
+    uint8_t *body = (uint8_t *)str_of(&m->body); /* writable: it may be decoded in place */
+    hb_rest_reply *reply = &discard;
+    if (method == NULL || path == NULL || query == NULL || body == NULL)
+        goto done;
+    if (m->kind == HB_HUBMSG_CALL) {
+        answer *a = calloc(1, sizeof(*a));
+        if (a == NULL || m->from.len != TAG_LEN || m->call.len > HB_ID_LEN) {
+            free(a);
+            goto done;
+        }
+        a->base.send = answer_send;
+        a->h = h;
+        memcpy(a->to, m->from.base, TAG_LEN);
+        memcpy(a->call, m->call.base, m->call.len);
+        a->next = h->answers;
+        if (h->answers)
+            h->answers->prev = a;
+        h->answers = a;
+        reply = &a->base;
+    }
+    hb_azure_rest_local(h->az, method, path, query, ctype, body, m->body.len, reply);
+done:
+    free(method), free(path), free(query), free(ctype), free(body);
+}
+
+/* Another node's answer to a call of ours. */
+static void on_answer(hb_cluster_hubs *h, const hb_hubmsg *m) {
+    call *c = call_find(h, &m->call);
+    char *ctype;
+    if (c == NULL)
+        return; /* answered already (here, or at its deadline) */
+    if (c->kind == CALL_ONE) {
+        ctype = m->ctype.len ? str_of(&m->ctype) : NULL;
+        call_reply(c, m->status, ctype, m->body.base, m->body.len, 0);
+        free(ctype);
+        call_done(c);
+        return;
+    }
+    if (c->kind != CALL_INVOKE)
+        return;
+    /* Another node's stream: its lines go on in ours; a node that could
+     * not run it (not 200) only counts as finished. */
+    if (m->status == 200 && m->body.len > 0 && c->started)
+        call_reply(c, 200, NULL, m->body.base, m->body.len, 1);
+    if (!m->more) {
+        c->finished++;
+        invoke_check(c);
+    }
+}
+
+void hb_cluster_hubs_message(hb_cluster_hubs *h, const uint8_t *data, size_t len) {
+    hb_hubmsg m;
+    if (h->stopped)
+        return;
+    if (hb_hubmsg_decode(data, len, &m) != 0) {
+        hb_log_debug("cluster", "ignored a malformed hub message (%zu bytes)", len);
+        return;
+    }
+    /* A node hears its own publishes on the channels it subscribes to. */
+    if (m.from.len == TAG_LEN && memcmp(m.from.base, h->tag, TAG_LEN) == 0)
+        return;
+    hb_metrics_g.cluster_received++;
+    if (m.kind == HB_HUBMSG_ANSWER)
+        on_answer(h, &m);
+    else
+        on_request(h, &m);
+}
+
+/* --- app servers: a tunnel to every node ------------------------------------------------------- */
+
+static void rebalance(hb_tunnel *t, const hb_cluster_node_info *n) {
+    char endpoint[300];
+    snprintf(endpoint, sizeof(endpoint), "http://%s", n->addr);
+    hb_azure_rebalance(t, endpoint, n->id);
+}
+
+static void bus_tunnel(void *ud, hb_tunnel *t) {
+    hb_cluster_hubs *h = ud;
+    size_t n;
+    const hb_cluster_node_info *list = hb_cluster_nodes_list(h->nodes, &n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i].id, h->node_id) != 0)
+            rebalance(t, &list[i]);
+}
+
+static void rebalance_to(void *ud, hb_tunnel *t) {
+    rebalance(t, ud);
+}
+
+void hb_cluster_hubs_node_joined(hb_cluster_hubs *h, const hb_cluster_node_info *info) {
+    if (!h->stopped)
+        hb_azure_foreach_tunnel(h->az, rebalance_to, (void *)info);
+}
+
+/* --- the directory, and the connections of nodes that died --------------------------------- */
+
+typedef struct batch {
+    hb_cluster_hubs *h;
+    const char **argv;
+    size_t *lens;
+    char **owned;
+    int argc;
+    int failed;
+} batch;
+
+static void batch_flush(batch *b) {
+    if (b->argc > 2 && hb_redis_command(b->h->redis, NULL, NULL, b->argc, b->argv, b->lens) != 0)
+        b->failed = 1;
+    for (int i = 2; i < b->argc; i++)
+        free(b->owned[i]);
+    b->argc = 2;
+}
+
+static void batch_add(void *ud, hb_hub *hub, hb_hub_conn *c) {
+    batch *b = ud;
+    char *value;
+    size_t n = strlen(hb_hub_name(hub)) + (c->user_id ? strlen(c->user_id) : 0) + 2;
+    if (b->failed || (value = malloc(n)) == NULL)
+        return;
+    snprintf(value, n, "%s\n%s", hb_hub_name(hub), c->user_id ? c->user_id : "");
+    b->owned[b->argc] = NULL;
+    b->argv[b->argc] = c->id;
+    b->lens[b->argc++] = strlen(c->id);
+    b->owned[b->argc] = value;
+    b->argv[b->argc] = value;
+    b->lens[b->argc++] = strlen(value);
+    if (b->argc >= 2 + 2 * DIRECTORY_BATCH)
+        batch_flush(b);
+}
+
+void hb_cluster_hubs_redis_up(hb_cluster_hubs *h) {
+    const char *argv[2 + 2 * DIRECTORY_BATCH];
+    size_t lens[2 + 2 * DIRECTORY_BATCH];
+    char *owned[2 + 2 * DIRECTORY_BATCH];
+    batch b = {h, argv, lens, owned, 2, 0};
+    if (h->stopped)
+        return;
+    argv[0] = "HSET";
+    lens[0] = 4;
+    argv[1] = h->dir_key;
+    lens[1] = strlen(h->dir_key);
+    hb_hubs_foreach_conn(h->hubs, batch_add, &b);
+    batch_flush(&b);
+    if (b.failed)
+        hb_log_warn("cluster", "cannot rewrite this node's connection directory in Redis now; "
+                    "it is written again when Redis is back");
+}
+
+typedef struct purge {
+    hb_cluster_hubs *h;
+    char *node;               /* the dead node's id */
+    char *key;                /* its directory */
+} purge;
+
+static void purge_free(purge *p) {
+    free(p->node);
+    free(p->key);
+    free(p);
+}
+
+static int purge_command(purge *p, hb_redis_reply_cb cb, int argc, const char **argv) {
+    size_t lens[4];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    return hb_redis_command(p->h->redis, cb, p, argc, argv, lens);
+}
+
+static void on_purge_list(void *ud, const redisReply *reply) {
+    purge *p = ud;
+    size_t sent = 0, lost = 0;
+    if (reply != NULL && reply->type == REDIS_REPLY_ARRAY && !p->h->stopped) {
+        for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+            const redisReply *id = reply->element[i], *v = reply->element[i + 1];
+            char hub[256], *user;
+            size_t hl;
+            if (id->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+                continue;
+            hl = strcspn(v->str, "\n");
+            if (hl >= sizeof(hub) || v->str[hl] != '\n')
+                continue;
+            memcpy(hub, v->str, hl);
+            hub[hl] = '\0';
+            user = v->str + hl + 1;
+            if (hb_azure_disconnected(p->h->az, hub, id->str, user[0] ? user : NULL,
+                                      "transport close") == 0)
+                sent++;
+            else
+                lost++;
+        }
+        {
+            const char *argv[2] = {"DEL", p->key};
+            purge_command(p, NULL, 2, argv);
+        }
+        hb_log_info("cluster", "node %s left with %zu connection%s: %zu disconnected event%s sent "
+                    "to app servers%s",
+                    p->node, sent + lost, sent + lost == 1 ? "" : "s", sent, sent == 1 ? "" : "s",
+                    lost ? " (the rest had no app server connected here)" : "");
+    }
+    purge_free(p);
+}
+
+static void on_purge_lock(void *ud, const redisReply *reply) {
+    purge *p = ud;
+    if (reply != NULL && reply->type == REDIS_REPLY_STATUS && !p->h->stopped) {
+        const char *argv[2] = {"HGETALL", p->key};
+        if (purge_command(p, on_purge_list, 2, argv) == 0)
+            return;
+    }
+    purge_free(p); /* another node took it (nil), or Redis went away */
+}
+
+static void on_purge_alive(void *ud, const redisReply *reply) {
+    purge *p = ud;
+    if (reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer == 0 &&
+        !p->h->stopped) {
+        char lock[300];
+        const char *argv[6] = {"SET", lock, p->h->node_id, "NX", "EX", PURGE_LOCK_S};
+        size_t lens[6];
+        snprintf(lock, sizeof(lock), HB_HUBS_PREFIX "purge:%s", p->node);
+        for (int i = 0; i < 6; i++)
+            lens[i] = strlen(argv[i]);
+        if (hb_redis_command(p->h->redis, on_purge_lock, p, 6, argv, lens) == 0)
+            return;
+    }
+    purge_free(p);
+}
+
+static void on_scan(void *ud, const redisReply *reply) {
+    hb_cluster_hubs *h = ud;
+    size_t plen = sizeof(dir_prefix) - 1;
+    h->purging = 0;
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[1]->type != REDIS_REPLY_ARRAY || h->stopped)
+        return;
+    for (size_t i = 0; i < reply->element[1]->elements; i++) {
+        const redisReply *k = reply->element[1]->element[i];
+        char alive[300];
+        purge *p;
+        if (k->type != REDIS_REPLY_STRING || k->len <= plen || k->len > 200 ||
+            strcmp(k->str + plen, h->node_id) == 0)
+            continue;
+        if ((p = calloc(1, sizeof(*p))) == NULL)
+            return;
+        p->h = h;
+        p->node = strdup(k->str + plen);
+        p->key = strdup(k->str);
+        snprintf(alive, sizeof(alive), HB_CLUSTER_NODE_PREFIX "%s", k->str + plen);
+        {
+            const char *argv[2] = {"EXISTS", alive};
+            if (p->node == NULL || p->key == NULL || purge_command(p, on_purge_alive, 2, argv) != 0)
+                purge_free(p);
+        }
+    }
+    /* Directories are few (one per node): one SCAN round covers them. */
+}
+
+static void on_purge_tick(hb_timer *t) {
+    hb_cluster_hubs *h = (hb_cluster_hubs *)((char *)t - offsetof(hb_cluster_hubs, purge_timer));
+    if (!h->stopped && !h->purging && hb_redis_up(h->redis)) {
+        const char *argv[6] = {"SCAN", "0", "MATCH", HB_HUBS_PREFIX "conns:*", "COUNT", "1000"};
+        size_t lens[6];
+        for (int i = 0; i < 6; i++)
+            lens[i] = strlen(argv[i]);
+        if (hb_redis_command(h->redis, on_scan, h, 6, argv, lens) == 0)
+            h->purging = 1;
+    }
+    if (!h->stopped)
+        hb_loop_timer_start(h->loop, &h->purge_timer, PURGE_EVERY_MS, on_purge_tick);
+}
+
+/* --- lifecycle ------------------------------------------------------------------------------------ */
+
+hb_cluster_hubs *hb_cluster_hubs_new(hb_loop *loop, hb_redis *redis, hb_cluster_nodes *nodes,
+                                     hb_azure *az, const char *node_id, const char *tag,
+                                     unsigned ttl_s) {
+    hb_cluster_hubs *h = calloc(1, sizeof(*h));
+    if (h == NULL)
+        return NULL;
+    h->loop = loop;
+    h->redis = redis;
+    h->nodes = nodes;
+    h->az = az;
+    h->hubs = hb_azure_hubs(az);
+    h->ttl_s = ttl_s;
+    snprintf(h->tag, sizeof(h->tag), "%s", tag);
+    h->node_id = strdup(node_id);
+    h->dir_key = malloc(sizeof(dir_prefix) + strlen(node_id));
+    if (h->node_id == NULL || h->dir_key == NULL) {
+        hb_cluster_hubs_free(h);
+        return NULL;
+    }
+    sprintf(h->dir_key, "%s%s", dir_prefix, node_id);
+    return h;
+}
+
+void hb_cluster_hubs_start(hb_cluster_hubs *h) {
+    hb_azure_bus bus = {bus_rest, bus_tunnel, h};
+    hb_hubs_watch w = {on_conn, on_group, on_user, h};
+    char inbox[64];
+    int n = snprintf(inbox, sizeof(inbox), HB_HUBS_PREFIX "to:%s", h->tag);
+    if (h->started)
+        return;
+    h->started = 1;
+    h->inbox = hb_redis_sub_add(h->redis, inbox, (size_t)n);
+    hb_azure_set_bus(h->az, &bus);
+    hb_hubs_set_watch(h->hubs, &w);
+    hb_loop_timer_start(h->loop, &h->purge_timer, PURGE_EVERY_MS, on_purge_tick);
+}
+
+void hb_cluster_hubs_stop(hb_cluster_hubs *h) {
+    if (h == NULL || h->stopped)
+        return;
+    h->stopped = 1;
+    hb_timer_stop(&h->purge_timer);
+    if (!h->started)
+        return;
+    hb_azure_set_bus(h->az, NULL);
+    hb_hubs_set_watch(h->hubs, NULL);
+    /* The calls still waiting are answered from what this node has; an
+     * :invoke ends with its local part. */
+    for (call *c = h->calls, *next; c != NULL; c = next) {
+        next = c->next;
+        if (c->kind == CALL_INVOKE) {
+            c->expected = (long)c->finished;
+            if (c->local_done)
+                invoke_check(c);
+            else
+                call_done(c);
+        } else {
+            call_run_here(c);
+        }
+    }
+    while (h->answers != NULL)
+        answer_unlink(h->answers);
+    {
+        /* This node's connections close by themselves (and tell their app
+         * servers): nobody has to purge them. */
+        const char *argv[2] = {"DEL", h->dir_key};
+        size_t lens[2] = {3, strlen(h->dir_key)};
+        hb_redis_command(h->redis, NULL, NULL, 2, argv, lens);
+    }
+}
+
+void hb_cluster_hubs_free(hb_cluster_hubs *h) {
+    if (h == NULL)
+        return;
+    hb_cluster_hubs_stop(h);
+    while (h->hub_subs != NULL) {
+        hub_sub *s = h->hub_subs;
+        h->hub_subs = s->next;
+        free(s);
+    }
+    free(h->node_id);
+    free(h->dir_key);
+    free(h);
+}

@@ -1,0 +1,344 @@
+// Cluster mode (--redis) for the Azure-compatible hubs: a real redis-server
+// on a free port and three `hubbub --redis ...` nodes; an unmodified app
+// server (npm socket.io + @azure/web-pubsub-socket.io, ref/azure-app.mjs,
+// whose header specifies its events) given the connection string of ONE
+// node serves the socket.io-client clients of all three: each node asks it
+// to open a tunnel to the others (the tunnel protocol's rebalance), and the
+// app's REST calls, made on whichever tunnel, act on the whole cluster.
+// Checked: tunnels on every node; rooms, io.emit and socket.broadcast across
+// nodes; acks both ways and a broadcast with acks (:invoke) collecting the
+// answers of every node; the REST API (WebPubSubServiceClient) on any node:
+// exists queries, sends to a connection, group and user, group membership
+// and closing connections held by other nodes; polling clients behind a
+// round-robin balancer; a node killed with SIGKILL (the app server gets the
+// disconnected events of its clients within the TTL); a Redis restart.
+// docs/cluster.md describes the design.
+//
+// Who does NOT receive a broadcast is checked with a marker: after it, the
+// same sender emits "emit-all"; the app sends its REST calls for one client's
+// events in order, and a node publishes them in order, so once every client
+// has the marker, anything sent before it has arrived.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { io as ioClient } from 'socket.io-client';
+import { WebPubSubServiceClient } from '@azure/web-pubsub';
+import { startServer, stopChecked, REPO, IS_REF } from './lib/server.mjs';
+import { connected, recorder, until, within, once, freePort } from './lib/sio.mjs';
+import { startRedis, metrics, redisReady, roundRobin } from './lib/cluster.mjs';
+
+const SKIP = IS_REF ? 'cluster mode is Hubbub\'s' : false;
+const APP = path.join(REPO, 'tests/e2e/ref/azure-app.mjs');
+const KEY = crypto.randomBytes(32).toString('base64');
+const TTL_S = 2; // --node-ttl, so that a killed node leaves the registry quickly
+const WAIT_MS = 20000; // generous bounds for a loaded 2-core machine (and ASan)
+const T = { skip: SKIP, timeout: 120000 };
+const WS = { transports: ['websocket'] };
+const POLLING = { transports: ['polling'] };
+const INSECURE = { allowInsecureConnection: true };
+
+let redis;
+let redisPort;
+const nodes = [];
+let nodeIds = 0;
+
+async function startNode() {
+  const id = `az${nodeIds++}`;
+  const srv = await startServer({
+    ref: false,
+    args: ['--access-key', KEY, '--allow-anonymous', '--redis', redis.url, '--node-id', id,
+      '--node-ttl', String(TTL_S)],
+  });
+  srv.id = id;
+  return srv;
+}
+
+const ready = (srv, n) => redisReady(srv, n, WAIT_MS);
+const connStr = (srv) => `Endpoint=${srv.url};AccessKey=${KEY};Version=1.0;`;
+
+before(async () => {
+  if (SKIP) return;
+  redisPort = await freePort();
+  redis = await startRedis(redisPort);
+  for (let i = 0; i < 3; i++) nodes.push(await startNode());
+  await Promise.all(nodes.map((n) => ready(n, 3)));
+});
+
+after(async () => {
+  if (SKIP) return;
+  const errors = [];
+  for (const n of nodes) {
+    try { await stopChecked(n); } catch (e) { errors.push(e); }
+  }
+  if (redis) await redis.stop();
+  if (errors.length) throw errors[0];
+});
+
+let hubs = 0;
+const newHub = () => `cz_${process.pid}_${++hubs}`;
+
+// ---------------------------------------------------------------------------
+// App servers and clients
+
+const liveApps = new Set();
+process.on('exit', () => {
+  for (const p of liveApps) {
+    try { p.kill('SIGKILL'); } catch { /* gone */ }
+  }
+});
+
+/** The tunnels open on srv now (its /metrics gauge). */
+const tunnels = async (srv) => (await metrics(srv)).hubbub_tunnels_open;
+
+/**
+ * Starts ref/azure-app.mjs for hub with the connection string of `via`,
+ * waits for its ready line, then for a tunnel on every node (the nodes ask
+ * it to open them). Stopped when t ends.
+ */
+async function startApp(t, hub, via) {
+  const before = await Promise.all(nodes.map(tunnels));
+  const proc = spawn(process.execPath, [APP, hub, connStr(via), 'app'], {
+    cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  liveApps.add(proc);
+  let out = '';
+  proc.stdout.setEncoding('utf8');
+  proc.stderr.setEncoding('utf8');
+  proc.stdout.on('data', (d) => { out += d; });
+  proc.stderr.on('data', (d) => { out += d; });
+  const exited = new Promise((resolve) => proc.on('exit', () => { liveApps.delete(proc); resolve(); }));
+  t.after(async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    await exited;
+  });
+  await until(() => out.includes('ready app\n'), WAIT_MS, `app server of ${hub} to be ready:\n${out}`);
+  await until(async () => (await Promise.all(nodes.map(tunnels))).every((n, i) => n > before[i]),
+    WAIT_MS, 'a tunnel of the app server on every node', 100);
+  return { proc, output: () => out };
+}
+
+/** A connected socket.io-client of hub on node srv, recording what it receives. */
+async function member(t, hub, srv, opts = WS) {
+  const sock = ioClient(srv.url, {
+    path: `/clients/socketio/hubs/${hub}`, forceNew: true, reconnection: false, timeout: WAIT_MS, ...opts,
+  });
+  t.after(() => sock.disconnect());
+  const rec = recorder(sock);
+  await connected(sock, WAIT_MS);
+  return { sock, rec };
+}
+
+const ask = (sock, ev, ...args) => within(sock.emitWithAck(ev, ...args), WAIT_MS, `the ack of "${ev}"`);
+
+/**
+ * ask, retried: after a node died, the app server still sends some of its
+ * calls on its tunnel to that node, and they fail (the extension keeps
+ * reconnecting that tunnel and picks tunnels at random).
+ */
+async function askRetry(sock, ev, ...args) {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    try {
+      return await sock.timeout(3000).emitWithAck(ev, ...args);
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`no ack of "${ev}" in ${WAIT_MS} ms`);
+    }
+  }
+}
+
+let markers = 0;
+async function marker(sender, all) {
+  const m = `marker-${++markers}`;
+  sender.sock.emit('emit-all', m);
+  await Promise.all(all.map(({ rec }) =>
+    until(() => rec.of('all').some((a) => a[0] === m), WAIT_MS, `marker ${m}`)));
+}
+
+/** The first arguments of the events ev a recorder got, markers left out. */
+const got = (rec, ev) => rec.of(ev).map((a) => a[0])
+  .filter((x) => !(typeof x === 'string' && x.startsWith('marker-')));
+
+// ---------------------------------------------------------------------------
+
+test('an app server given one node\'s connection string gets a tunnel to every node and serves all their clients', T, async (t) => {
+  const hub = newHub();
+  const app = await startApp(t, hub, nodes[0]);
+  const m = [];
+  for (const srv of nodes) m.push(await member(t, hub, srv));
+  for (const { sock } of m) {
+    const me = await ask(sock, 'whoami');
+    assert.equal(me.id, sock.id);
+    assert.equal(me.label, 'app');
+  }
+  // Connection ids name their node: each node's tag differs.
+  const tags = new Set(m.map(({ sock }) => sock.io.engine.id.slice(0, 8)));
+  assert.equal(tags.size, 3);
+  assert.match(nodes[1].stderr(), /app server tunnel \S+ connected \(asked for by a node of the cluster\)/);
+  assert.ok(app.proc.exitCode === null);
+});
+
+test('rooms, io.emit and socket.broadcast reach the clients of every node, and nobody else', T, async (t) => {
+  const hub = newHub();
+  await startApp(t, hub, nodes[1]);
+  const m = [];
+  for (const i of [0, 1, 2, 0, 2]) m.push(await member(t, hub, nodes[i]));
+  for (const i of [0, 1, 2]) assert.equal(await ask(m[i].sock, 'join', 'room-a'), 'ok');
+  m[4].sock.emit('to-room', 'room-a', 'to the room');
+  m[3].sock.emit('broadcast', 'from 3');
+  await marker(m[3], m);
+  for (const i of [0, 1, 2]) assert.deepEqual(got(m[i].rec, 'room-msg'), ['to the room']);
+  for (const i of [3, 4]) assert.deepEqual(got(m[i].rec, 'room-msg'), []);
+  for (const i of [0, 1, 2, 4]) assert.deepEqual(got(m[i].rec, 'bcast'), ['from 3']);
+  assert.deepEqual(got(m[3].rec, 'bcast'), []);
+  // Leaving works across nodes too (the app's REST call reaches the owner).
+  assert.equal(await ask(m[2].sock, 'leave', 'room-a'), 'ok');
+  m[4].sock.emit('to-except', 'room-a', 'nobody', 'again');
+  await marker(m[4], m);
+  assert.deepEqual(m.map(({ rec }) => got(rec, 'room-msg').length), [2, 2, 1, 0, 0]);
+});
+
+test('acks cross nodes: an emit with ack to one client, and a broadcast with acks (:invoke) collecting every node\'s answers', T, async (t) => {
+  const hub = newHub();
+  await startApp(t, hub, nodes[2]);
+  const m = [];
+  for (const i of [0, 1, 2]) m.push(await member(t, hub, nodes[i]));
+  m.forEach(({ sock }, i) => {
+    sock.on('question', (q, cb) => cb(`answer ${i}`));
+    sock.on('poll', (q, cb) => cb(`vote ${i}`));
+  });
+  for (let i = 0; i < 3; i++) assert.equal(await ask(m[i].sock, 'ask', 10000), `answer ${i}`);
+  for (const { sock } of m) await ask(sock, 'join', 'voters');
+  assert.deepEqual(await ask(m[0].sock, 'ask-room', 'voters', 10000),
+    { timedOut: false, responses: ['vote 0', 'vote 1', 'vote 2'] });
+  // A client that never answers: the others' answers, and the timeout.
+  const silent = await member(t, hub, nodes[1]);
+  await ask(silent.sock, 'join', 'voters');
+  assert.deepEqual(await ask(m[2].sock, 'ask-room', 'voters', 1500),
+    { timedOut: true, responses: ['vote 0', 'vote 1', 'vote 2'] });
+});
+
+test('the REST API on any node acts on the whole cluster', T, async (t) => {
+  const hub = newHub();
+  await startApp(t, hub, nodes[0]);
+  const svc = (i) => new WebPubSubServiceClient(connStr(nodes[i]), hub, INSECURE);
+  const user = async (i, name) => {
+    const { token } = await svc(0).getClientAccessToken({ userId: name, clientProtocol: 'socketio' });
+    return member(t, hub, nodes[i], { ...WS, query: { access_token: token } });
+  };
+  const a = await user(0, 'ann');
+  const b = await user(1, 'bob');
+  const c = await member(t, hub, nodes[2], POLLING);
+  const ids = new Map([a, b, c].map((x) => [x, x.sock.io.engine.id])); // gone with the session
+  const id = (x) => ids.get(x);
+
+  // exists, asked of a node that does not hold the connection or user
+  assert.equal(await svc(2).connectionExists(id(a)), true);
+  assert.equal(await svc(0).connectionExists(id(c)), true);
+  assert.equal(await svc(0).connectionExists(`${id(c).slice(0, 8)}nosuchconnection`), false);
+  assert.equal(await svc(1).connectionExists('nosuchnode-nosuchconnection'), false);
+  assert.equal(await svc(2).userExists('ann'), true);
+  assert.equal(await svc(0).userExists('bob'), true);
+  assert.equal(await svc(1).userExists('carl'), false);
+
+  // groups: membership set on one node for connections of others
+  await svc(2).group('team').addConnection(id(a));
+  await svc(0).group('team').addConnection(id(c));
+  assert.equal(await svc(1).groupExists('team'), true);
+  assert.equal(await svc(1).groupExists('nobody-here'), false);
+  await svc(1).group('team').sendToAll('42["for-team"]', { contentType: 'text/plain' });
+  await svc(2).sendToUser('bob', '42["for-bob"]', { contentType: 'text/plain' });
+  await svc(1).sendToConnection(id(c), '42["for-c"]', { contentType: 'text/plain' });
+  await svc(0).sendToAll('42["for-all"]', { contentType: 'text/plain' });
+  for (const x of [a, b, c]) await x.rec.waitFor('for-all', 1, WAIT_MS);
+  await a.rec.waitFor('for-team', 1, WAIT_MS);
+  await c.rec.waitFor('for-team', 1, WAIT_MS);
+  await b.rec.waitFor('for-bob', 1, WAIT_MS);
+  await c.rec.waitFor('for-c', 1, WAIT_MS);
+  assert.deepEqual([a, b, c].map((x) => x.rec.of('for-team').length), [1, 0, 1]);
+  assert.deepEqual([a, b, c].map((x) => x.rec.of('for-bob').length), [0, 1, 0]);
+  assert.deepEqual([a, b, c].map((x) => x.rec.of('for-c').length), [0, 0, 1]);
+
+  await svc(1).group('team').removeConnection(id(a));
+  await svc(2).group('team').removeConnection(id(c));
+  await until(async () => !(await svc(0).groupExists('team')), WAIT_MS, 'the group to be gone everywhere');
+
+  // closing connections held by other nodes
+  const bGone = once(b.sock, 'disconnect', WAIT_MS);
+  await svc(0).closeUserConnections('bob');
+  await bGone;
+  const cGone = once(c.sock, 'disconnect', WAIT_MS);
+  await svc(0).closeConnection(id(c), { reason: 'bye' });
+  await cGone;
+  await until(async () => !(await svc(1).userExists('bob')), WAIT_MS, 'bob to be gone');
+  assert.equal(await svc(1).connectionExists(id(c)), false);
+  assert.ok(a.sock.connected);
+});
+
+test('polling clients behind a round-robin balancer', T, async (t) => {
+  const hub = newHub();
+  await startApp(t, hub, nodes[0]);
+  const lb = await roundRobin(t, nodes);
+  const m = [];
+  for (let i = 0; i < 3; i++) m.push(await member(t, hub, lb, POLLING));
+  for (const x of m) assert.equal((await ask(x.sock, 'whoami')).id, x.sock.id);
+  for (const x of m) await ask(x.sock, 'join', 'lb-room');
+  m[0].sock.emit('to-room', 'lb-room', 'through the balancer');
+  for (const x of m) await until(() => got(x.rec, 'room-msg').includes('through the balancer'), WAIT_MS, 'room-msg');
+  assert.ok(lb.counts.every((n) => n > 0), `every node got requests: ${lb.counts}`);
+});
+
+test('a node killed with SIGKILL: within the TTL the app server gets the disconnected events of its clients', T, async (t) => {
+  const hub = newHub();
+  await startApp(t, hub, nodes[0]);
+  const doomed = await startNode();
+  await ready(doomed, 4);
+  await Promise.all(nodes.map((n) => ready(n, 4)));
+  // The app server was asked to open a tunnel to the new node too.
+  await until(async () => (await tunnels(doomed)) > 0, WAIT_MS, 'a tunnel to the new node', 100);
+  const safe = await member(t, hub, nodes[1]);
+  const before = await ask(safe.sock, 'server-disconnects');
+  const lost = [];
+  for (let i = 0; i < 2; i++) lost.push(await member(t, hub, doomed));
+  await ask(lost[0].sock, 'join', 'doomed-room');
+  const lostId = lost[0].sock.io.engine.id;
+  doomed.proc.kill('SIGKILL');
+  await new Promise((resolve) => doomed.proc.once('exit', resolve));
+  await until(async () => (await askRetry(safe.sock, 'server-disconnects')).length === before.length + 2,
+    WAIT_MS, 'the disconnected events of the dead node\'s clients', 200);
+  const reasons = (await askRetry(safe.sock, 'server-disconnects')).slice(before.length);
+  assert.deepEqual(reasons, ['transport close', 'transport close']);
+  // The others work on; the dead node's group is gone with it.
+  const svc = new WebPubSubServiceClient(connStr(nodes[2]), hub, INSECURE);
+  assert.equal(await svc.connectionExists(lostId), false);
+  await Promise.all(nodes.map((n) => ready(n, 3)));
+  assert.match(nodes.map((n) => n.stderr()).join(''), /node az\d+ left with 2 connections: 2 disconnected events sent/);
+  assert.equal((await askRetry(safe.sock, 'whoami')).id, safe.sock.id);
+});
+
+test('a Redis restart: the nodes rebuild their subscriptions and directory, and hubs cross nodes again', T, async (t) => {
+  const hub = newHub();
+  await startApp(t, hub, nodes[0]);
+  const m = [];
+  for (const i of [0, 1, 2]) m.push(await member(t, hub, nodes[i]));
+  for (const x of m) await ask(x.sock, 'join', 'outage-room');
+  await redis.stop();
+  await Promise.all(nodes.map((n) => until(async () => (await metrics(n))['hubbub_redis_connected{connection="commands"}'] === 0,
+    WAIT_MS, `node ${n.id} to notice Redis is gone`, 100)));
+  // Local work goes on: a send made on node 0 reaches node 0's client; the
+  // others' copies are dropped (counted), not queued.
+  const svc0 = new WebPubSubServiceClient(connStr(nodes[0]), hub, INSECURE);
+  await svc0.sendToAll('42["during"]', { contentType: 'text/plain' });
+  await m[0].rec.waitFor('during', 1, WAIT_MS);
+  redis = await startRedis(redisPort);
+  await Promise.all(nodes.map((n) => ready(n, 3)));
+  m[2].sock.emit('to-room', 'outage-room', 'after the restart');
+  for (const x of m) await until(() => got(x.rec, 'room-msg').includes('after the restart'), WAIT_MS, 'room-msg after the restart');
+  await svc0.sendToAll('42["after"]', { contentType: 'text/plain' });
+  for (const x of m) await x.rec.waitFor('after', 1, WAIT_MS);
+  assert.deepEqual(m.map((x) => x.rec.of('during').length), [1, 0, 0]);
+  // The directory and the inboxes are back: another node answers for m[2].
+  const svc1 = new WebPubSubServiceClient(connStr(nodes[1]), hub, INSECURE);
+  assert.equal(await svc1.connectionExists(m[2].sock.io.engine.id), true);
+});

@@ -1,0 +1,102 @@
+// What the cluster tests share (cluster.test.mjs, cluster_azure.test.mjs): a
+// real redis-server on a free port, the nodes' /metrics, and a small
+// round-robin HTTP load balancer that is not sticky.
+import http from 'node:http';
+import { spawn } from 'node:child_process';
+import { until, request } from './sio.mjs';
+
+const liveRedis = new Set();
+process.on('exit', () => {
+  for (const p of liveRedis) {
+    try { p.kill('SIGKILL'); } catch { /* gone */ }
+  }
+});
+
+/** Starts redis-server on port; resolves once it accepts connections. */
+export async function startRedis(port) {
+  const proc = spawn('redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  liveRedis.add(proc);
+  let out = '';
+  const exited = new Promise((resolve) => proc.on('exit', () => { liveRedis.delete(proc); resolve(); }));
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`redis-server not ready in 10 s:\n${out}`)), 10000);
+    const onData = (d) => {
+      out += d;
+      if (out.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited (${code}):\n${out}`)); });
+  });
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** The samples of srv's /metrics, by name with labels: { 'a{b="c"}': 1 }. */
+export async function metrics(srv) {
+  const r = await request(`${srv.url}/metrics`);
+  const m = {};
+  for (const line of r.body.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    m[line.slice(0, i)] = Number(line.slice(i + 1));
+  }
+  return m;
+}
+
+export const CONNECTED_CMD = 'hubbub_redis_connected{connection="commands"}';
+export const CONNECTED_SUB = 'hubbub_redis_connected{connection="subscriber"}';
+
+/** Resolves once srv has both Redis connections up (and sees n nodes). */
+export async function redisReady(srv, n, ms) {
+  await until(async () => {
+    const m = await metrics(srv);
+    return m[CONNECTED_CMD] === 1 && m[CONNECTED_SUB] === 1 &&
+      (n === undefined || m.hubbub_cluster_nodes === n);
+  }, ms, `node ${srv.id} to be connected to Redis${n ? ` and see ${n} nodes` : ''}`, 100);
+}
+
+/**
+ * A small HTTP load balancer: each request goes to the next of targets in
+ * turn, whatever its session. Resolves { url, counts, close() }.
+ */
+export async function roundRobin(t, targets) {
+  let next = 0;
+  const counts = targets.map(() => 0);
+  const server = http.createServer((req, res) => {
+    const i = next++ % targets.length;
+    counts[i]++;
+    const up = http.request({
+      host: '127.0.0.1', port: targets[i].port, method: req.method, path: req.url,
+      headers: req.headers, agent: false,
+    }, (ur) => {
+      res.writeHead(ur.statusCode, ur.headers);
+      ur.pipe(res);
+    });
+    up.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    req.pipe(up);
+    // A client that goes away takes its request to the node with it.
+    res.on('close', () => up.destroy());
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(resolve);
+  }));
+  return { url: `http://127.0.0.1:${server.address().port}`, counts };
+}
+
