@@ -888,6 +888,25 @@ static void on_fetch(hb_socket *s, const char *event, const hb_args *args, hb_ac
         hb_ack_drop(kept);
 }
 
+/* "server-emit": io.serverSideEmit(event, payload, (err, responses) =>
+ * ack({ timedOut: !!err, responses: [...responses].sort() })) when the
+ * client asked for an ack (answered in on_votes()), else
+ * io.serverSideEmit(event, payload). */
+static void on_server_emit(hb_socket *s, const char *event, const hb_args *args, hb_ack *ack,
+                           void *ud) {
+    char name[256];
+    out_args o;
+    (void)event, (void)ud;
+    if (hb_args_string(args, 0, name, sizeof(name)) < 0 || out_args_make(&o, NULL, args, 1) != 0)
+        return;
+    hb_ack *kept = ack != NULL ? hb_ack_keep(ack) : NULL;
+    int rc = hb_nsp_server_side_emit(hb_socket_nsp(s), name, o.json, 0,
+                                     kept != NULL ? on_votes : NULL, kept);
+    if (rc != 0 && kept != NULL)
+        hb_ack_drop(kept);
+    out_args_free(&o);
+}
+
 /* "set-data": socket.data = data; ack("ok"). */
 static void on_set_data(hb_socket *s, const char *event, const hb_args *args, hb_ack *ack,
                         void *ud) {
@@ -1048,6 +1067,7 @@ static const struct {
     {"ask-room", on_ask_room},
     {"fetch", on_fetch},
     {"set-data", on_set_data},
+    {"server-emit", on_server_emit},
     {"sockets-join", on_sockets_join},
     {"sockets-leave", on_sockets_leave},
     {"disconnect-room", on_disconnect_room},
@@ -1055,6 +1075,28 @@ static const struct {
     {"disconnect-me", on_disconnect_me},
     {"close-me", on_close_me},
 };
+
+/* ---- server-side events of "/" (from the other nodes) ------------------------------- */
+
+/* "whoami" (cb): cb(this node's id), null outside a cluster. */
+static void on_whoami(hb_nsp *nsp, const char *event, const hb_args *args,
+                      hb_server_reply *reply, void *ud) {
+    const char *id = hb_server_node_id(hb_nsp_server(nsp));
+    char *value = id != NULL ? hb_json_string(id) : NULL;
+    (void)event, (void)args, (void)ud;
+    if (reply != NULL)
+        hb_server_reply_send(reply, id == NULL ? "null" : value);
+    free(value);
+}
+
+/* "sse-note" (payload): io.local.emit("sse-note", payload), so that
+ * clients see which nodes got it; an ack it may carry is never called. */
+static void on_sse_note(hb_nsp *nsp, const char *event, const hb_args *args,
+                        hb_server_reply *reply, void *ud) {
+    hb_bcast *b = hb_nsp_bcast(nsp);
+    (void)event, (void)reply, (void)ud;
+    bcast_emit_arg(b != NULL ? hb_bcast_local(b) : NULL, "sse-note", args, 0);
+}
 
 /* ---- namespaces ---------------------------------------------------------------------- */
 
@@ -1114,6 +1156,9 @@ int hb_app_testbed_setup(hb_server *srv) {
         (rc = hb_nsp_use(secure, secure_middleware, NULL)) != 0)
         return rc;
     hb_nsp_on_connection(main_nsp, on_main_connection, NULL);
+    if ((rc = hb_nsp_on_server_event(main_nsp, "whoami", on_whoami, NULL)) != 0 ||
+        (rc = hb_nsp_on_server_event(main_nsp, "sse-note", on_sse_note, NULL)) != 0)
+        return rc;
     hb_nsp_on_connection(secure, on_secure_connection, NULL);
     hb_nsp_on_connection(dyn, on_dyn_connection, NULL);
     return 0;

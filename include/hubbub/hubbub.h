@@ -38,6 +38,7 @@ typedef struct hb_socket hb_socket;
 typedef struct hb_ack hb_ack;
 typedef struct hb_next hb_next;
 typedef struct hb_bcast hb_bcast;
+typedef struct hb_server_reply hb_server_reply;
 
 /* A binary argument: bytes, borrowed. */
 typedef struct hb_bin {
@@ -357,6 +358,66 @@ HB_EXPORT void hb_bcast_sockets_join(hb_bcast *b, const char *room);
 HB_EXPORT void hb_bcast_sockets_leave(hb_bcast *b, const char *room);
 /* hb_socket_disconnect() on each matching socket. */
 HB_EXPORT void hb_bcast_disconnect_sockets(hb_bcast *b, int close_transport);
+
+/* ---- server-side events --------------------------------------------------------- */
+
+/* socket.io's serverSideEmit: events between the servers (nodes) of a
+ * cluster, not to clients. A node never receives its own. They carry JSON
+ * only (socket.io's Redis adapter sends them as JSON text: no bins). */
+
+/* A server-side event from another node of the cluster (a Hubbub node, or
+ * a socket.io server on @socket.io/redis-adapter) for namespace nsp. args
+ * holds its arguments (nbins 0). reply is non-NULL when the sender asked
+ * for answers: answer with hb_server_reply_send() during the call, or keep
+ * it with hb_server_reply_keep() and answer (or drop it) later. A reply
+ * neither sent nor kept is never answered, as in socket.io when a listener
+ * does not call its callback: the sender then waits until its timeout. */
+typedef void (*hb_server_event_cb)(hb_nsp *nsp, const char *event, const hb_args *args,
+                                   hb_server_reply *reply, void *ud);
+/* The handler of server-side event on nsp (socket.io's nsp.on(event) for
+ * serverSideEmit); event NULL sets the handler of every event that has no
+ * handler of its own. One per name (a second call replaces it; cb NULL
+ * removes it). On a dynamic parent, it serves its children that have no
+ * handler of their own.
+ * An event with no handler (and no NULL-event handler) that asks for an
+ * answer is answered at once with no value (undefined to socket.io, null
+ * to Hubbub), so that a node that does not know the event never makes the
+ * sender wait for its timeout (docs/cluster.md). Returns 0 or HB_ENOMEM. */
+HB_EXPORT int hb_nsp_on_server_event(hb_nsp *nsp, const char *event, hb_server_event_cb cb,
+                                     void *ud);
+/* Answers with value_json, the JSON text of one value (socket.io's ack
+ * takes one argument), or with none when NULL. Valid once; frees a kept
+ * reply. Returns 0, HB_EINVAL (not JSON: nothing is sent, the reply is
+ * still to answer), UV_ECANCELED (already answered, or this node left the
+ * cluster since) or HB_ENOMEM. */
+HB_EXPORT int hb_server_reply_send(hb_server_reply *reply, const char *value_json);
+/* Keeps reply beyond the handler call: call hb_server_reply_send() or
+ * hb_server_reply_drop() on it exactly once, later. Returns reply. */
+HB_EXPORT hb_server_reply *hb_server_reply_keep(hb_server_reply *reply);
+/* Gives up on answering; frees a kept reply. The sender gets nothing from
+ * this node (it waits for its timeout). */
+HB_EXPORT void hb_server_reply_drop(hb_server_reply *reply);
+
+/* nsp.serverSideEmit(event, ...args[, cb]): sends event with args_json (a
+ * JSON array; NULL means []) to the namespace on every other node of the
+ * cluster. Without cb nothing is answered. With cb, it collects one answer
+ * per other node: cb(err, responses_json, n, ud) runs exactly once with
+ * the JSON array of the n answers in the order they came (null for a node
+ * that answered without a value): err 0 once every other node answered,
+ * HB_ETIMEDOUT when timeout_ms (0: 5000, socket.io's requestsTimeout)
+ * passed first, with the answers that came. The other nodes are those
+ * subscribed to the namespace (PUBSUB NUMSUB), as socket.io counts them.
+ * With no other node, or with no cluster at all, cb runs with 0, "[]",
+ * 0; without a cluster, before this returns. HB_ECLUSTER: the other nodes
+ * could not be asked (Redis away), "[]". Returns 0, HB_EINVAL (args_json
+ * not a JSON array, a dynamic parent, or a reserved name: connect,
+ * connection, new_namespace) or HB_ENOMEM; cb is not called then. */
+HB_EXPORT int hb_nsp_server_side_emit(hb_nsp *nsp, const char *event, const char *args_json,
+                                      unsigned timeout_ms, hb_bcast_ack_cb cb, void *ud);
+
+/* In a cluster, this node's id (hb_server_opts.node_id, or the generated
+ * one); NULL without a cluster or before hb_server_run(). */
+HB_EXPORT const char *hb_server_node_id(const hb_server *srv);
 
 /* ---- argument helpers --------------------------------------------------------- */
 

@@ -29,7 +29,7 @@
 #define UID_LEN 12
 #define BAD_LOG_MS 10000
 
-enum { P_FETCH = 1, P_ACKS = 2 };
+enum { P_FETCH = 1, P_ACKS = 2, P_EMIT = 3 };
 
 /* A request of this node that other nodes answer. */
 typedef struct pending {
@@ -44,6 +44,9 @@ typedef struct pending {
     void *dud;
     json_t *sockets;          /* ... what the nodes sent so far */
     hb_sio_bus_acks *acks;    /* P_ACKS */
+    hb_sio_bus_emit_cb emitted; /* P_EMIT (serverSideEmit), with dud */
+    char *answers;            /* ... the answers so far, "a,b,..." */
+    size_t alen;
 } pending;
 
 /* A broadcast with acks from another node, delivered here: its
@@ -258,6 +261,57 @@ done:
     hb_cluster_proto_bcast_release(&b);
 }
 
+/* --- serverSideEmit from other nodes ---------------------------------------------------- */
+
+static int sse_reply_send(void *ud, const char *json, size_t len) {
+    relay *r = ud;
+    char *text;
+    size_t n;
+    int err;
+    if (r->c == NULL || r->c->stopped)
+        return UV_ECANCELED;
+    if ((err = hb_cluster_proto_encode_sse_answer(r->req_id, json, len, &text, &n)) != 0)
+        return err;
+    publish_text(r->c, r->channel, r->chlen, text, n);
+    free(text);
+    return 0;
+}
+
+/* A server-side event of another node goes to this node's handler; when
+ * it wants an answer, a relay (released by sio) carries it back on the
+ * namespace's response channel, where socket.io answers too. Returns 0
+ * when data is not a serverSideEmit. */
+static int on_server_event(hb_cluster *c, const char *nsp, const uint8_t *data, size_t len) {
+    hb_cluster_sse e;
+    hb_sio_bus_reply cbs = {sse_reply_send, relay_done, NULL};
+    relay *r = NULL;
+    if (hb_cluster_proto_decode_sse(data, len, &e) != 0)
+        return 0;
+    if (strcmp(e.uid, c->uid) == 0)
+        goto done; /* our own, as socket.io ignores its own */
+    hb_metrics_g.cluster_received++;
+    if (e.req_id != NULL) {
+        size_t n = strlen(e.req_id);
+        if ((r = calloc(1, sizeof(*r) + n + 1)) == NULL)
+            goto done;
+        memcpy(r->req_id, e.req_id, n);
+        if ((r->channel = hb_cluster_proto_resp_channel(nsp, NULL, &r->chlen)) == NULL) {
+            free(r);
+            goto done;
+        }
+        r->c = c;
+        r->next = c->relays;
+        if (r->next != NULL)
+            r->next->prev = r;
+        c->relays = r;
+        cbs.ud = r;
+    }
+    hb_sio_server_server_event(c->sio, nsp, e.event, e.args, e.args_len, r != NULL ? &cbs : NULL);
+done:
+    hb_cluster_proto_sse_release(&e);
+    return 1;
+}
+
 /* The requests with a requestId (or for one socket) that this node answers. */
 static void on_ask(hb_cluster *c, const char *nsp, const uint8_t *data, size_t len) {
     hb_cluster_ask a;
@@ -265,6 +319,8 @@ static void on_ask(hb_cluster *c, const char *nsp, const uint8_t *data, size_t l
     const char *key = NULL;
     size_t vlen = 0, n;
     hb_socket *s;
+    if (on_server_event(c, nsp, data, len))
+        return;
     if (hb_cluster_proto_decode_ask(data, len, nsp, &a) != 0) {
         hb_log_debug("cluster", "a request for %s that this node does not serve", nsp);
         return;
@@ -303,7 +359,6 @@ static void on_ask(hb_cluster *c, const char *nsp, const uint8_t *data, size_t l
         answer(c, nsp, text, n);
         goto done;
     default:
-        /* serverSideEmit: there is no handler for it in the C API. */
         hb_log_debug("cluster", "request type %d for %s not served by this node", a.type, nsp);
         goto done;
     }
@@ -354,6 +409,12 @@ static pending *pending_find(hb_cluster *c, const char *id, size_t len) {
 }
 
 static void pending_unlink(pending *p) {
+    /* Twice is allowed (fetch_finish and emit_finish unlink, then free):
+     * the second time must not touch the list. */
+    if (p->prev == NULL && p->c->pending != p) {
+        hb_timer_stop(&p->timer);
+        return;
+    }
     if (p->prev != NULL)
         p->prev->next = p->next;
     else
@@ -384,6 +445,7 @@ static pending *pending_new(hb_cluster *c, int type) {
 static void pending_free(pending *p) {
     pending_unlink(p);
     json_decref(p->sockets);
+    free(p->answers);
     free(p);
 }
 
@@ -439,6 +501,43 @@ static void on_fetch_timeout(hb_timer *t) {
     fetch_finish((pending *)((char *)t - offsetof(pending, timer)), HB_ETIMEDOUT);
 }
 
+/* A serverSideEmit of this node is over: the answers that came. */
+static void emit_finish(pending *p, int err) {
+    size_t n = p->answered;
+    char *text = malloc(p->alen + 3);
+    if (text != NULL)
+        sprintf(text, "[%s]", p->alen > 0 ? p->answers : "");
+    pending_unlink(p);
+    p->emitted(p->dud, text != NULL ? err : HB_ENOMEM, text != NULL ? text : "[]",
+               text != NULL ? n : 0);
+    free(text);
+    pending_free(p);
+}
+
+static void emit_check(pending *p) {
+    if (p->nodes_known && p->answered >= p->nodes)
+        emit_finish(p, 0);
+}
+
+static void on_emit_timeout(hb_timer *t) {
+    emit_finish((pending *)((char *)t - offsetof(pending, timer)), HB_ETIMEDOUT);
+}
+
+/* One node's answer (JSON text) to a serverSideEmit of this node. */
+static void emit_answer(pending *p, const char *json, size_t len) {
+    char *a = realloc(p->answers, p->alen + len + 2);
+    if (a == NULL)
+        return; /* counted as not answered: the timeout reports it */
+    if (p->alen > 0)
+        a[p->alen++] = ',';
+    memcpy(a + p->alen, json, len);
+    p->alen += len;
+    a[p->alen] = '\0';
+    p->answers = a;
+    p->answered++;
+    emit_check(p);
+}
+
 typedef struct numsub_ctx {
     hb_cluster *c;
     char id[HB_ID_LEN + 1];
@@ -459,6 +558,8 @@ static void on_numsub(void *ud, const redisReply *reply) {
     if (subs < 0) {
         if (p->type == P_FETCH) {
             fetch_finish(p, HB_ECLUSTER);
+        } else if (p->type == P_EMIT) {
+            emit_finish(p, HB_ECLUSTER);
         } else {
             hb_sio_bus_acks *a = p->acks;
             pending_free(p);
@@ -470,6 +571,8 @@ static void on_numsub(void *ud, const redisReply *reply) {
     p->nodes_known = 1;
     if (p->type == P_FETCH)
         fetch_check(p);
+    else if (p->type == P_EMIT)
+        emit_check(p);
     else
         hb_sio_bus_acks_nodes(p->acks, p->nodes); /* may cancel (free) p */
 }
@@ -560,6 +663,45 @@ static void bus_cancel_acks(void *ud, void *token) {
     pending_free(token);
 }
 
+/* serverSideEmit: published as is without done; with done, counted and
+ * collected like a fetch. */
+static int bus_server_emit(void *ud, const char *nsp, const char *event, const char *args,
+                           size_t len, unsigned timeout_ms, hb_sio_bus_emit_cb done,
+                           void *dud) {
+    hb_cluster *c = ud;
+    pending *p = NULL;
+    char *json = NULL, *channel;
+    size_t n, chlen;
+    int err;
+    if (c->stopped || !hb_redis_up(c->redis)) {
+        hb_redis_publish(c->redis, "", 0, "", 0); /* counted as dropped */
+        return HB_ECLUSTER;
+    }
+    if (done != NULL && (p = pending_new(c, P_EMIT)) == NULL)
+        return HB_ENOMEM;
+    err = hb_cluster_proto_encode_sse(c->uid, p != NULL ? p->id : NULL, event, args, len, &json,
+                                      &n);
+    if (err == 0 && p != NULL) {
+        p->emitted = done;
+        p->dud = dud;
+        err = send_request(c, p, nsp, json, n);
+    } else if (err == 0) {
+        channel = hb_cluster_proto_req_channel(nsp, &chlen);
+        err = channel != NULL ? 0 : HB_ENOMEM;
+        publish_text(c, channel, chlen, json, n);
+        free(channel);
+    }
+    free(json);
+    if (err != 0) {
+        if (p != NULL)
+            pending_free(p);
+        return err;
+    }
+    if (p != NULL)
+        hb_loop_timer_start(c->loop, &p->timer, timeout_ms, on_emit_timeout);
+    return 0;
+}
+
 /* An answer to one of this node's requests (or to another node's: most
  * are not ours, since every node of the namespace receives them all). */
 static void on_response(hb_cluster *c, const uint8_t *data, size_t len) {
@@ -573,7 +715,10 @@ static void on_response(hb_cluster *c, const uint8_t *data, size_t len) {
         return;
     }
     hb_metrics_g.cluster_received++;
-    if (p->type == P_FETCH) {
+    if (p->type == P_EMIT) {
+        if (r.type == HB_CLUSTER_REQ_SERVER_SIDE_EMIT && r.ack_json != NULL)
+            emit_answer(p, r.ack_json, r.ack_len); /* may finish (free) p */
+    } else if (p->type == P_FETCH) {
         if (r.sockets != NULL) {
             size_t i;
             json_t *x;
@@ -598,6 +743,8 @@ static void settle_all(hb_cluster *c) {
         pending *p = c->pending;
         if (p->type == P_FETCH) {
             fetch_finish(p, HB_ECLUSTER);
+        } else if (p->type == P_EMIT) {
+            emit_finish(p, HB_ECLUSTER);
         } else {
             hb_sio_bus_acks *a = p->acks;
             pending_free(p);
@@ -750,6 +897,7 @@ void hb_cluster_start(hb_cluster *c) {
     bus.publish_acks = bus_publish_acks;
     bus.cancel_acks = bus_cancel_acks;
     bus.fetch = bus_fetch;
+    bus.server_emit = bus_server_emit;
     bus.ud = c;
     hb_sio_server_set_bus(c->sio, &bus);
     if (c->hubs != NULL)

@@ -500,6 +500,96 @@ static void put_value(to_json *tj, const msgpack_object *o) {
     puts_(&tj->out, "null");
 }
 
+/* --- jansson values to JSON text ------------------------------------------------------------ */
+
+/* A number as JavaScript writes it: an integral value below 1e21 in full
+ * (jansson reads every integer of the adapter's JSON as a double here, and
+ * 100 must stay "100", not "1e+2"), the others in their shortest form.
+ * Beyond 2^53 JavaScript writes the shortest digits that read back, then
+ * zeros: 2^64 is 18446744073709552000. */
+static void put_number(sbuf *b, double d) {
+    char tmp[48], out[48];
+    int prec, exp, zeros;
+    size_t o = 0;
+    if (d == 0 || !isfinite(d) || fabs(d) >= 1e21 || d != trunc(d)) {
+        put_double(b, d);
+        return;
+    }
+    if (fabs(d) < 9007199254740992.0) {
+        snprintf(tmp, sizeof(tmp), "%.0f", d);
+        puts_(b, tmp);
+        return;
+    }
+    for (prec = 1; prec < 17; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, d);
+        if (strtod(tmp, NULL) == d)
+            break;
+    }
+    snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, d); /* "-1.8446744073709552e+19" */
+    exp = atoi(strchr(tmp, 'e') + 1);
+    zeros = exp - (prec - 1);
+    for (const char *p = tmp; *p != 'e'; p++)
+        if (*p != '.')
+            out[o++] = *p;
+    while (zeros-- > 0)
+        out[o++] = '0';
+    out[o] = '\0';
+    puts_(b, out);
+}
+
+/* v as JSON.stringify would write it: numbers in their shortest form
+ * (jansson's own dump writes 0.1 as 0.10000000000000001), keys in their
+ * order. For values read from JSON, so nothing here can be invalid. */
+static void put_json(sbuf *b, json_t *v) {
+    char tmp[32];
+    const char *key;
+    json_t *x;
+    size_t i;
+    int first = 1;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        put(b, "{", 1);
+        json_object_foreach(v, key, x) {
+            if (!first)
+                put(b, ",", 1);
+            first = 0;
+            put_string(b, (const uint8_t *)key, strlen(key));
+            put(b, ":", 1);
+            put_json(b, x);
+        }
+        put(b, "}", 1);
+        return;
+    case JSON_ARRAY:
+        put(b, "[", 1);
+        json_array_foreach(v, i, x) {
+            if (i > 0)
+                put(b, ",", 1);
+            put_json(b, x);
+        }
+        put(b, "]", 1);
+        return;
+    case JSON_STRING:
+        put_string(b, (const uint8_t *)json_string_value(v), json_string_length(v));
+        return;
+    case JSON_INTEGER:
+        snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(v));
+        puts_(b, tmp);
+        return;
+    case JSON_REAL:
+        put_number(b, json_real_value(v));
+        return;
+    case JSON_TRUE:
+        puts_(b, "true");
+        return;
+    case JSON_FALSE:
+        puts_(b, "false");
+        return;
+    case JSON_NULL:
+        break;
+    }
+    puts_(b, "null");
+}
+
 /* --- decoding a broadcast ----------------------------------------------------------------- */
 
 static int str_is(const msgpack_object *o, const char *s) {
@@ -1023,6 +1113,14 @@ int hb_cluster_proto_decode_resp(const uint8_t *data, size_t len, hb_cluster_res
         return HB_EINVAL;
     if (data[0] == '{') {
         json_t *root = json_loadb((const char *)data, len, JSON_ALLOW_NUL, NULL), *count;
+        int as_real = 0;
+        if (root == NULL) {
+            /* An answer to serverSideEmit is any value of the app's: an
+             * integer beyond 64 bits is read as JavaScript reads it. */
+            root = json_loadb((const char *)data, len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL,
+                              NULL);
+            as_real = 1;
+        }
         if (!json_is_object(root) || json_str(root, "requestId") == NULL) {
             json_decref(root);
             return HB_EINVAL;
@@ -1030,7 +1128,27 @@ int hb_cluster_proto_decode_resp(const uint8_t *data, size_t len, hb_cluster_res
         r->json = root;
         r->req_id.base = (const uint8_t *)json_str(root, "requestId");
         r->req_id.len = strlen(json_str(root, "requestId"));
-        r->type = (int)json_integer_value(json_object_get(root, "type"));
+        r->type = (int)json_number_value(json_object_get(root, "type"));
+        if (r->type == HB_CLUSTER_REQ_SERVER_SIDE_EMIT) {
+            /* {"type":6,"requestId","data"}: no "data" is an ack called
+             * without an argument (undefined), null to Hubbub. */
+            sbuf b = {0};
+            json_t *value = json_object_get(root, "data");
+            if (value != NULL)
+                put_json(&b, value);
+            else
+                puts_(&b, "null");
+            if (b.oom) {
+                free(b.s);
+                hb_cluster_proto_resp_release(r);
+                return HB_ENOMEM;
+            }
+            r->ack_json = b.s;
+            r->ack_len = b.len;
+            return 0;
+        }
+        if (as_real)
+            goto invalid;
         count = json_object_get(root, "clientCount");
         if (json_is_integer(count) && json_integer_value(count) >= 0)
             r->client_count = (size_t)json_integer_value(count);
@@ -1111,4 +1229,113 @@ char *hb_cluster_proto_encode_fetch_req(const char *uid, const char *req_id,
     if (out != NULL)
         *len = strlen(out);
     return out;
+}
+
+/* --- serverSideEmit (type 6) ---------------------------------------------------------- */
+
+/* JSON.stringify'd by the adapter, numbers and all: read any integer as a
+ * double, as JavaScript does, so that a value beyond 64 bits does not make
+ * the whole request unreadable. */
+static json_t *load_js(const char *text, size_t len) {
+    return json_loadb(text, len, JSON_ALLOW_NUL | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL,
+                      NULL);
+}
+
+static int sbuf_take(sbuf *b, char **out, size_t *len) {
+    if (b->oom) {
+        free(b->s);
+        return HB_ENOMEM;
+    }
+    *out = b->s;
+    *len = b->len;
+    return 0;
+}
+
+int hb_cluster_proto_encode_sse(const char *uid, const char *req_id, const char *event,
+                                const char *args_json, size_t args_len, char **out,
+                                size_t *len) {
+    json_t *args = load_js(args_json, args_len), *x;
+    sbuf b = {0};
+    size_t i;
+    if (!json_is_array(args)) {
+        json_decref(args);
+        return HB_EINVAL;
+    }
+    /* the adapter's key order: uid, requestId (with an ack only), type, data */
+    puts_(&b, "{\"uid\":");
+    put_string(&b, (const uint8_t *)uid, strlen(uid));
+    if (req_id != NULL) {
+        puts_(&b, ",\"requestId\":");
+        put_string(&b, (const uint8_t *)req_id, strlen(req_id));
+    }
+    puts_(&b, ",\"type\":6,\"data\":[");
+    put_string(&b, (const uint8_t *)event, strlen(event));
+    json_array_foreach(args, i, x) {
+        put(&b, ",", 1);
+        put_json(&b, x);
+    }
+    puts_(&b, "]}");
+    json_decref(args);
+    return sbuf_take(&b, out, len);
+}
+
+int hb_cluster_proto_decode_sse(const uint8_t *data, size_t len, hb_cluster_sse *e) {
+    json_t *root, *arr, *ev, *x;
+    sbuf b = {0};
+    size_t i;
+    memset(e, 0, sizeof(*e));
+    if (len == 0 || data[0] != '{')
+        return HB_EINVAL;
+    root = load_js((const char *)data, len);
+    arr = json_object_get(root, "data");
+    ev = json_array_get(arr, 0);
+    /* socket.io emits data[0] as the event name: anything else (or a name
+     * with a NUL, which C cannot name) is not an event. */
+    if (!json_is_object(root) || json_number_value(json_object_get(root, "type")) != 6 ||
+        !json_is_string(ev) || strlen(json_string_value(ev)) != json_string_length(ev)) {
+        json_decref(root);
+        return HB_EINVAL;
+    }
+    e->json = root;
+    e->uid = json_str(root, "uid") ? json_str(root, "uid") : "";
+    e->req_id = json_str(root, "requestId");
+    e->event = json_string_value(ev);
+    put(&b, "[", 1);
+    json_array_foreach(arr, i, x) {
+        if (i == 0)
+            continue;
+        if (i > 1)
+            put(&b, ",", 1);
+        put_json(&b, x);
+    }
+    put(&b, "]", 1);
+    if (sbuf_take(&b, &e->args, &e->args_len) != 0) {
+        hb_cluster_proto_sse_release(e);
+        return HB_ENOMEM;
+    }
+    return 0;
+}
+
+void hb_cluster_proto_sse_release(hb_cluster_sse *e) {
+    json_decref(e->json);
+    free(e->args);
+    memset(e, 0, sizeof(*e));
+}
+
+int hb_cluster_proto_encode_sse_answer(const char *req_id, const char *value, size_t vlen,
+                                       char **out, size_t *len) {
+    json_t *v = NULL;
+    sbuf b = {0};
+    if (value != NULL && (v = load_js(value, vlen)) == NULL)
+        return HB_EINVAL;
+    /* JSON.stringify({type, requestId, data}); data undefined is left out */
+    puts_(&b, "{\"type\":6,\"requestId\":");
+    put_string(&b, (const uint8_t *)req_id, strlen(req_id));
+    if (v != NULL) {
+        puts_(&b, ",\"data\":");
+        put_json(&b, v);
+    }
+    put(&b, "}", 1);
+    json_decref(v);
+    return sbuf_take(&b, out, len);
 }

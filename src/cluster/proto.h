@@ -21,7 +21,12 @@
  *   request  {uid, requestId, type: 7, packet: {type: 2, data, nsp},
  *             opts: {rooms, except, flags: {timeout?, volatile?}}}
  *   answers  {"type": 8, "requestId", "clientCount": n} (JSON), then per
- *            recipient {type: 9, requestId, packet: first ack argument}. */
+ *            recipient {type: 9, requestId, packet: first ack argument}.
+ * serverSideEmit is JSON both ways (JSON.stringify, so no binary):
+ *   request  {"uid", "requestId" (only when an ack is wanted), "type": 6,
+ *             "data": ["event", args...]}
+ *   answer   {"type": 6, "requestId", "data": the ack's one argument}, on
+ *            "<key>-response#<nsp>#", "data" left out for none. */
 #ifndef HB_CLUSTER_PROTO_H
 #define HB_CLUSTER_PROTO_H
 
@@ -169,7 +174,8 @@ typedef struct hb_cluster_resp {
                                  "type" of another answer (often absent: 0) */
     hb_slice req_id;
     size_t client_count;      /* BROADCAST_CLIENT_COUNT */
-    char *ack_json;           /* BROADCAST_ACK: the answer as JSON text */
+    char *ack_json;           /* BROADCAST_ACK, SERVER_SIDE_EMIT: the answer as JSON
+                                 text ("null" for a serverSideEmit ack without one) */
     size_t ack_len;
     struct json_t *sockets;   /* a fetch's answer: the array, or NULL */
     /* storage */
@@ -181,5 +187,38 @@ typedef struct hb_cluster_resp {
  * (no requestId, malformed) or HB_ENOMEM; release r after 0. */
 int hb_cluster_proto_decode_resp(const uint8_t *data, size_t len, hb_cluster_resp *r);
 void hb_cluster_proto_resp_release(hb_cluster_resp *r);
+
+/* --- serverSideEmit ---------------------------------------------------------- */
+
+/* The request for event with args_json (a JSON array of args_len bytes)
+ * from node uid; with req_id (NULL: no ack wanted) the nodes answer. As
+ * malloc'd JSON (*out, *len). Returns 0, HB_EINVAL (args_json is not a JSON
+ * array) or HB_ENOMEM. */
+int hb_cluster_proto_encode_sse(const char *uid, const char *req_id, const char *event,
+                                const char *args_json, size_t args_len, char **out,
+                                size_t *len);
+
+/* A decoded serverSideEmit request. Everything is owned until
+ * hb_cluster_proto_sse_release(). */
+typedef struct hb_cluster_sse {
+    const char *uid;          /* "" when absent */
+    const char *req_id;       /* NULL: no ack wanted */
+    const char *event;        /* data[0] */
+    char *args;               /* data[1...] as a JSON array, NUL-terminated */
+    size_t args_len;
+    /* storage */
+    void *json;
+} hb_cluster_sse;
+
+/* Decodes a serverSideEmit request (numbers become the shortest text that
+ * reads back as JavaScript read them). Returns 0, HB_EINVAL (not type 6,
+ * malformed, or data[0] not a string) or HB_ENOMEM; release e after 0. */
+int hb_cluster_proto_decode_sse(const uint8_t *data, size_t len, hb_cluster_sse *e);
+void hb_cluster_proto_sse_release(hb_cluster_sse *e);
+/* The answer to serverSideEmit req_id: value (vlen bytes of JSON) or, when
+ * NULL, none. Malloc'd JSON (*out, *len). Returns 0, HB_EINVAL (value is
+ * not JSON) or HB_ENOMEM. */
+int hb_cluster_proto_encode_sse_answer(const char *req_id, const char *value, size_t vlen,
+                                       char **out, size_t *len);
 
 #endif

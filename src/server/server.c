@@ -341,6 +341,10 @@ hb_nsp *hb_server_of_regex(hb_server *srv, const char *pattern) {
     return hb_sio_server_of_regex(srv->sio, pattern);
 }
 
+const char *hb_server_node_id(const hb_server *srv) {
+    return srv->cluster != NULL ? hb_cluster_node_id(srv->cluster) : NULL;
+}
+
 /* --- stopping -------------------------------------------------------------------- */
 
 static void on_deadline(uv_timer_t *t) {

@@ -52,6 +52,7 @@ struct hb_nsp {
     hb_groups *rooms;         /* every connected socket is a member */
     hb_sio_log *log;          /* connection-state recovery, when on */
     int64_t next_ack_id;      /* shared by emits and broadcasts, as in socket.io */
+    struct hb_sio_server_handler *server_handlers; /* hb_nsp_on_server_event */
 };
 
 typedef struct hb_sio_handshake {
@@ -86,7 +87,10 @@ typedef struct hb_sio_handler {
     char name[];
 } hb_sio_handler;
 
-typedef struct hb_sio_bus_acks hb_sio_bcast_ack; /* bcast.c */
+typedef struct hb_sio_bus_acks hb_sio_bcast_ack; /* server_event.c */
+void hb_sio__server_handlers_free(hb_nsp *nsp);
+
+/* bcast.c */
 
 /* A server → client emit waiting for its ack. */
 typedef struct hb_sio_pending {

@@ -73,6 +73,7 @@ hb_sio_server *hb_sio_server_new(hb_loop *loop, const hb_sio_opts *opts, hb_serv
 }
 
 static void nsp_free(hb_nsp *n) {
+    hb_sio__server_handlers_free(n);
     free(n->name);
     free(n->mw);
     if (n->regex != NULL) {

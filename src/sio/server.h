@@ -86,6 +86,12 @@ typedef struct hb_sio_bus_acks hb_sio_bus_acks;
 typedef void (*hb_sio_bus_fetch_cb)(void *ud, int err, const hb_fetched_socket *sockets,
                                     size_t n);
 
+/* The answers of the other nodes to a server-side event this node sent:
+ * a JSON array of n values (null for none), borrowed for the call; err 0,
+ * HB_ETIMEDOUT (some nodes did not answer in time: the others' answers) or
+ * HB_ECLUSTER (the nodes could not be asked). */
+typedef void (*hb_sio_bus_emit_cb)(void *ud, int err, const char *responses_json, size_t n);
+
 typedef struct hb_sio_bus {
     void (*publish)(void *ud, const hb_sio_bus_msg *m);
     void (*request)(void *ud, const hb_sio_bus_req *r);
@@ -107,6 +113,13 @@ typedef struct hb_sio_bus {
      * Returns 0, or an error (done is then never called). */
     int (*fetch)(void *ud, const hb_sio_bus_req *sel, unsigned timeout_ms,
                  hb_sio_bus_fetch_cb done, void *dud);
+    /* Sends server-side event with args_json (a JSON array, len bytes) to
+     * nsp on the other nodes (serverSideEmit). With done, asks for their
+     * answers and calls done(dud, ...) exactly once, never before
+     * returning 0, within about timeout_ms. Returns 0, or an error (done is
+     * then never called): HB_ECLUSTER when the nodes cannot be asked. */
+    int (*server_emit)(void *ud, const char *nsp, const char *event, const char *args_json,
+                       size_t len, unsigned timeout_ms, hb_sio_bus_emit_cb done, void *dud);
     void *ud;
 } hb_sio_bus;
 
@@ -154,6 +167,27 @@ typedef struct hb_sio_bus_relay {
 int hb_sio_server_deliver_with_acks(hb_sio_server *srv, const hb_sio_bus_msg *m,
                                     unsigned timeout_ms, const hb_sio_bus_relay *relay,
                                     size_t *count);
+
+/* How this node answers a server-side event of another node. */
+typedef struct hb_sio_bus_reply {
+    /* Sends the answer: json, one JSON value of len bytes, or none (NULL).
+     * Returns 0, HB_EINVAL (not JSON: nothing sent), UV_ECANCELED (the
+     * bus has left) or HB_ENOMEM. */
+    int (*send)(void *ud, const char *json, size_t len);
+    /* Nothing more will be sent; ud may be freed. */
+    void (*release)(void *ud);
+    void *ud;
+} hb_sio_bus_reply;
+
+/* Hands a server-side event that came from another node (event, with
+ * args_json: a JSON array of len bytes, NUL-terminated) to the handler of
+ * nsp (hb_nsp_on_server_event). reply (copied) is NULL when the sender
+ * wants no answer; otherwise reply->release is called exactly once, maybe
+ * before this returns. A namespace this node does not have, or an event
+ * with no handler, is answered at once with no value. */
+void hb_sio_server_server_event(hb_sio_server *srv, const char *nsp, const char *event,
+                                const char *args_json, size_t len,
+                                const hb_sio_bus_reply *reply);
 
 /* The sockets of this node that sel selects (nsp, rooms, except), as the
  * JSON array socket.io's adapter answers a fetch with: [{"id", "handshake",

@@ -8,7 +8,9 @@
 // the sockets of every node; npm's @socket.io/redis-emitter reaches the
 // clients of every node; a Node socket.io server on @socket.io/redis-adapter
 // and Hubbub nodes broadcast to each other's clients and answer each
-// other's acks, fetchSockets and allRooms; polling-only clients behind a
+// other's acks, fetchSockets and allRooms, and serverSideEmit crosses
+// between them both ways, with and without acks (a node with no handler
+// answers at once with no value); polling-only clients behind a
 // round-robin balancer work (requests for another node's session are
 // forwarded to it), and the Engine.IO errors come when the owner is
 // unknown or gone, or for a WebSocket upgrade on the wrong node; a node
@@ -247,7 +249,12 @@ test('@socket.io/redis-emitter reaches rooms and namespaces on every node', { sk
   for (const m of [...a, outsider]) assert.deepEqual(m.rec.of('ext-dyn'), []);
 });
 
-test('a socket.io server on @socket.io/redis-adapter and Hubbub nodes broadcast to each other', { skip: SKIP }, async (t) => {
+/**
+ * A socket.io server on @socket.io/redis-adapter in the cluster (adapter
+ * options in adapterOpts), closed after test t; its clients may "join" and
+ * "to-room". Resolves { io, url }.
+ */
+async function nodeIo(t, adapterOpts = {}) {
   const pub = createClient({ url: redis.url });
   const sub = pub.duplicate();
   pub.on('error', () => {});
@@ -255,7 +262,7 @@ test('a socket.io server on @socket.io/redis-adapter and Hubbub nodes broadcast 
   await pub.connect();
   await sub.connect();
   const httpServer = http.createServer();
-  const io = new Server(httpServer, { adapter: createAdapter(pub, sub) });
+  const io = new Server(httpServer, { adapter: createAdapter(pub, sub, adapterOpts) });
   io.on('connection', (socket) => {
     socket.on('join', (room, ack) => { socket.join(room); ack('joined', room); });
     socket.on('to-room', (room, payload) => io.to(room).emit('room-msg', payload));
@@ -266,7 +273,12 @@ test('a socket.io server on @socket.io/redis-adapter and Hubbub nodes broadcast 
     await pub.quit().catch(() => {});
     await sub.quit().catch(() => {});
   });
-  const nodeSrv = { url: `http://127.0.0.1:${httpServer.address().port}` };
+  return { io, url: `http://127.0.0.1:${httpServer.address().port}` };
+}
+
+test('a socket.io server on @socket.io/redis-adapter and Hubbub nodes broadcast to each other', { skip: SKIP }, async (t) => {
+  const { io, url } = await nodeIo(t);
+  const nodeSrv = { url };
   const onNode = client(t, nodeSrv, WS);
   const nodeRec = recorder(onNode);
   await connected(onNode, 10000);
@@ -330,6 +342,58 @@ test('a socket.io server on @socket.io/redis-adapter and Hubbub nodes broadcast 
   // allRooms() asks every node too.
   const rooms = await within(io.of('/').adapter.allRooms(), WAIT_MS, 'allRooms');
   for (const r of ['mixed', 'mixed-2', a[0].sock.id, a[1].sock.id]) assert.ok(rooms.has(r), r);
+});
+
+test('serverSideEmit between a socket.io server and Hubbub nodes, with and without acks', { skip: SKIP }, async (t) => {
+  // requestsTimeout: how long socket.io waits for the answers of the others.
+  const { io } = await nodeIo(t, { requestsTimeout: 3000 });
+  const nsp = io.of('/');
+  const notes = [];
+  // (the callback comes last, after whatever arguments the sender gave)
+  nsp.on('whoami', (...args) => args.pop()('node.js'));
+  nsp.on('sse-note', (payload) => notes.push(payload));
+  nsp.on('silent', () => {}); // a listener that never calls back
+  const a = await Promise.all([0, 1, 2].map((i) => member(t, i)));
+
+  // socket.io -> Hubbub: PUBSUB NUMSUB counts the three Hubbub nodes, and
+  // each one's "whoami" handler answers with its node id.
+  const ids = await within(nsp.serverSideEmitWithAck('whoami'), WAIT_MS, 'serverSideEmitWithAck("whoami")');
+  assert.deepEqual(ids.sort(), ['n0', 'n1', 'n2']);
+  // An event no Hubbub node has a handler for: answered at once, with no
+  // value, so that socket.io does not wait for its timeout.
+  const none = await within(nsp.serverSideEmitWithAck('nobody-handles-it', 1), WAIT_MS, 'the default answers');
+  assert.deepEqual(none, [undefined, undefined, undefined]);
+  // A Hubbub handler that does not answer: socket.io times out, as with a
+  // socket.io listener that does not call back.
+  const silent = await new Promise((resolve) => {
+    nsp.serverSideEmit('sse-note', 'asked', (err, responses) => resolve({ err, responses }));
+  });
+  assert.match(silent.err.message, /timeout reached: only 0 responses received out of 3/);
+  assert.deepEqual(silent.responses, []);
+  // Without an ack, with arguments as JSON carries them: every Hubbub node
+  // hands them to its "sse-note" handler, which emits them to its clients.
+  const payload = { n: 0.1, big: 2 ** 53, neg: -7, e: 1e21, s: 'é\u0001"', list: [true, null, {}] };
+  nsp.serverSideEmit('sse-note', payload);
+  await until(() => a.every((m) => m.rec.of('sse-note').length === 2), WAIT_MS, 'sse-note on every Hubbub node');
+  for (const m of a) assert.deepEqual(m.rec.of('sse-note').map((x) => x[0]), ['asked', payload]);
+
+  // Hubbub -> socket.io and the other Hubbub nodes, with an ack: one answer
+  // per other node (the sender's own handler is not called).
+  assert.deepEqual(await askLong(a[0].sock, 'server-emit', 'whoami', null), {
+    timedOut: false, responses: ['n1', 'n2', 'node.js'],
+  });
+  // Without an ack: the other nodes get it, the sender's node does not.
+  a[1].sock.emit('server-emit', 'sse-note', 'from n1');
+  await until(() => notes.includes('from n1'), WAIT_MS, 'sse-note on socket.io');
+  await marker(a[1], a); // published after the event, by the same node
+  assert.deepEqual(a.map((m) => m.rec.of('sse-note').length), [3, 2, 3]);
+  assert.deepEqual(a[0].rec.of('sse-note')[2], ['from n1']);
+  // A socket.io listener that never calls back: the answers of the others
+  // come with the timeout (5 s by default); n1 and n2 know no "silent" and
+  // answer without a value.
+  assert.deepEqual(await askLong(a[2].sock, 'server-emit', 'silent', 1), {
+    timedOut: true, responses: [null, null],
+  });
 });
 
 // ---------------------------------------------------------------------------
@@ -462,6 +526,10 @@ test('a Redis restart: local delivery goes on, then broadcasts cross nodes again
   // timeout.
   assert.deepEqual(await askLong(a[0].sock, 'ask-room', 'outage-room', 10 * WAIT_MS), {
     timedOut: true, responses: ['member 0', 'member 1'],
+  });
+  // So does a serverSideEmit with an ack: no answers, an error.
+  assert.deepEqual(await askLong(a[0].sock, 'server-emit', 'whoami', null), {
+    timedOut: true, responses: [],
   });
 
   redis = await startRedis(redisPort);

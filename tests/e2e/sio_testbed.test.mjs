@@ -193,6 +193,16 @@ test('ask-room: acks from every client in the room, or a timeout with the others
   assert.deepEqual(await ask(asker.sock, 'ask-room', 'nobody-here', 2000), { timedOut: false, responses: [] });
 });
 
+test('server-emit alone: no other server, so the ack comes at once with no responses', async (t) => {
+  const [a, b] = await several(t, 2);
+  assert.deepEqual(await ask(a.sock, 'server-emit', 'whoami', 1), { timedOut: false, responses: [] });
+  // Without an ack it goes to the other servers only: never to this one's
+  // own handlers ("sse-note" would reach b).
+  a.sock.emit('server-emit', 'sse-note', 'not to myself');
+  await marker(a.sock, [a, b]);
+  assert.deepEqual(b.rec.of('sse-note'), []);
+});
+
 test('join, leave and rooms', async (t) => {
   const sock = await connect(t, srv, WS);
   assert.deepEqual(await ask(sock, 'rooms'), [sock.id]);

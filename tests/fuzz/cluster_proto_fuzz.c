@@ -1,10 +1,13 @@
 /* libFuzzer target for the decoders of src/cluster/proto.c: what another
  * node or a socket.io server on Redis may publish. The first byte picks the
  * decoder (a broadcast, a broadcast with acks, a join/leave/disconnect, a
- * request that wants an answer, an answer); the rest is the message, in an
+ * request that wants an answer, an answer, a serverSideEmit); the rest is
+ * the message, in an
  * exact-size allocation so ASan sees every overread. What decodes must be
  * consistent: a broadcast's arguments are a JSON array whose placeholders
- * have their bins, and encoding it again succeeds. */
+ * have their bins, and encoding it again succeeds; a serverSideEmit's
+ * arguments are a JSON array that encodes again to a request that decodes
+ * to the same. */
 #define _GNU_SOURCE /* memmem */
 #include <jansson.h>
 #include <stdint.h>
@@ -23,9 +26,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
     } while (0)
 
 /* text is JSON (of an array, with want_array): jansson reads it, unless
- * an object key holds a NUL (valid JSON that jansson does not take). */
+ * an object key holds a NUL (valid JSON that jansson does not take).
+ * Integers beyond 64 bits are valid JSON too (a serverSideEmit's). */
 static void check_json(const char *text, size_t len, int want_array) {
-    json_t *v = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    json_t *v = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL,
+                           NULL);
     if (v == NULL) {
         CHECK(memmem(text, len, "\\u0000", 6) != NULL);
         return;
@@ -58,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (msg == NULL)
         return 0;
     memcpy(msg, data + 1, len);
-    switch (data[0] % 5) {
+    switch (data[0] % 6) {
     case 0: {
         hb_cluster_bcast b;
         if (hb_cluster_proto_decode_bcast(msg, len, &b) == 0) {
@@ -102,6 +107,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 free(text);
             }
             hb_cluster_proto_ask_release(&a);
+        }
+        break;
+    }
+    case 5: {
+        hb_cluster_sse e, again;
+        if (hb_cluster_proto_decode_sse(msg, len, &e) == 0) {
+            char *json;
+            size_t n;
+            check_json(e.args, e.args_len, 1);
+            CHECK(e.uid != NULL && e.event != NULL);
+            if (hb_cluster_proto_encode_sse("fuzzfuzzfuzz", e.req_id, e.event, e.args, e.args_len,
+                                            &json, &n) == 0) {
+                CHECK(hb_cluster_proto_decode_sse((const uint8_t *)json, n, &again) == 0);
+                CHECK(strcmp(again.event, e.event) == 0);
+                CHECK(strcmp(again.args, e.args) == 0);
+                CHECK((again.req_id == NULL) == (e.req_id == NULL));
+                hb_cluster_proto_sse_release(&again);
+                free(json);
+            }
+            hb_cluster_proto_sse_release(&e);
         }
         break;
     }

@@ -45,6 +45,13 @@
 //     ack(sockets.map(s => s.id).sort()).
 //   - "set-data" (data, ack): socket.data = data; ack("ok") (what other nodes
 //     of a cluster see of the socket in their fetchSockets()).
+//   - "server-emit" (event, payload[, ack]): with an ack,
+//     io.serverSideEmit(event, payload, (err, responses) => ack({ timedOut:
+//     !!err, responses: [...responses].sort() })) (one response per other
+//     server of a cluster; alone, socket.io's Redis adapter calls back at
+//     once with (null, []), and so does this reference, whose in-memory
+//     adapter would never call back); without, io.serverSideEmit(event,
+//     payload).
 //   - "sockets-join" (room, newRoom, ack): io.in(room).socketsJoin(newRoom);
 //     ack("ok").
 //   - "sockets-leave" (room, oldRoom, ack): io.in(room).socketsLeave(oldRoom);
@@ -65,6 +72,11 @@
 //     closes.
 //   - any other event (catch-all, socket.onAny): emit "unknown-event" with the
 //     event name (an acknowledgement it may carry is never called).
+//   Server-side events (serverSideEmit of the other servers of a cluster):
+//   - "whoami" (...args, cb): cb(this server's node id) (--node-id; null
+//     when not in a cluster, as the reference always is).
+//   - "sse-note" (payload): io.local.emit("sse-note", payload); a callback
+//     it may carry is never called.
 //
 // Namespace "/secure"
 //   Middleware: if auth.token !== "good", refuse with new Error("unauthorized")
@@ -89,11 +101,12 @@
 //
 // --app is accepted and ignored. Prints `listening on http://HOST:PORT` to
 // stderr once ready; exits 0 on SIGTERM or SIGINT after closing every session.
+import { Adapter } from 'socket.io-adapter';
 import { parseArgs, serve } from './socketio-protocol.mjs';
 
 const KNOWN = new Set([
   'echo', 'join', 'leave', 'rooms', 'to-room', 'to-except', 'broadcast', 'emit-all',
-  'volatile', 'ask', 'ask-room', 'fetch', 'set-data', 'sockets-join', 'sockets-leave',
+  'volatile', 'ask', 'ask-room', 'fetch', 'set-data', 'server-emit', 'sockets-join', 'sockets-leave',
   'disconnect-room', 'handshake', 'disconnect-me', 'close-me',
 ]);
 
@@ -163,6 +176,16 @@ function setupTestbed(io) {
       socket.data = data;
       ack('ok');
     }));
+    socket.on('server-emit', (event, payload, ack) => {
+      if (typeof ack !== 'function') {
+        io.serverSideEmit(event, payload);
+        return;
+      }
+      const done = (err, responses) => ack({ timedOut: !!err, responses: [...responses].sort() });
+      // the in-memory adapter (alone) only warns: see above
+      if (io.of('/').adapter.serverSideEmit === Adapter.prototype.serverSideEmit) done(null, []);
+      else io.serverSideEmit(event, payload, done);
+    });
     socket.on('sockets-join', withAck((ack, room, newRoom) => {
       io.in(room).socketsJoin(newRoom);
       ack('ok');
@@ -190,6 +213,12 @@ function setupTestbed(io) {
       if (!KNOWN.has(event)) socket.emit('unknown-event', event);
     });
   });
+
+  io.of('/').on('whoami', (...args) => {
+    const cb = args.pop();
+    if (typeof cb === 'function') cb(null);
+  });
+  io.of('/').on('sse-note', (payload) => io.local.emit('sse-note', payload));
 
   io.of('/secure').use((socket, next) => {
     const auth = socket.handshake.auth || {};

@@ -431,6 +431,103 @@ static void test_asks_and_answers(void **state) {
     free(text);
 }
 
+/* serverSideEmit (type 6): JSON both ways, byte for byte as the adapter's
+ * JSON.stringify writes it (the expected texts are Node's output). */
+static void test_server_side_emit(void **state) {
+    const char *with_ack = "{\"uid\":\"u1\",\"requestId\":\"r1\",\"type\":6,\"data\":[\"ev\",1,0.1,"
+                           "\"\xc3\xa9\\u0001\\\"\",{\"a\":[null,true]},100,1e+21,-0.5]}";
+    const char *args = "[1,0.1,\"\xc3\xa9\\u0001\\\"\",{\"a\":[null,true]},100,1e+21,-0.5]";
+    const char *big = "{\"uid\":\"u1\",\"type\":6,\"data\":[\"big\",18446744073709552000,"
+                      "123456789012345680000,9007199254740993]}";
+    hb_cluster_sse e;
+    char *text;
+    size_t len;
+    (void)state;
+    /* Node's request, read: event, arguments, requestId */
+    assert_int_equal(hb_cluster_proto_decode_sse((const uint8_t *)with_ack, strlen(with_ack), &e),
+                     0);
+    assert_string_equal(e.uid, "u1");
+    assert_string_equal(e.req_id, "r1");
+    assert_string_equal(e.event, "ev");
+    assert_string_equal(e.args, args);
+    assert_int_equal(e.args_len, strlen(args));
+    hb_cluster_proto_sse_release(&e);
+    /* and written back the same */
+    assert_int_equal(hb_cluster_proto_encode_sse("u1", "r1", "ev", args, strlen(args), &text, &len),
+                     0);
+    assert_string_equal(text, with_ack);
+    assert_int_equal(len, strlen(with_ack));
+    free(text);
+    /* without an ack there is no requestId */
+    assert_int_equal(hb_cluster_proto_encode_sse("u1", NULL, "ev", "[]", 2, &text, &len), 0);
+    assert_string_equal(text, "{\"uid\":\"u1\",\"type\":6,\"data\":[\"ev\"]}");
+    assert_int_equal(hb_cluster_proto_decode_sse((const uint8_t *)text, len, &e), 0);
+    assert_null(e.req_id);
+    assert_string_equal(e.args, "[]");
+    hb_cluster_proto_sse_release(&e);
+    free(text);
+    /* integers beyond 64 bits (and 2^53) do not make it unreadable, and
+     * come out as JavaScript writes them */
+    assert_int_equal(hb_cluster_proto_decode_sse((const uint8_t *)big, strlen(big), &e), 0);
+    assert_string_equal(e.uid, "u1");
+    assert_string_equal(e.args, "[18446744073709552000,123456789012345680000,9007199254740992]");
+    hb_cluster_proto_sse_release(&e);
+    assert_int_equal(hb_cluster_proto_encode_sse("u", NULL, "e", "[1,", 3, &text, &len),
+                     HB_EINVAL);
+    assert_int_equal(hb_cluster_proto_encode_sse("u", NULL, "e", "{}", 2, &text, &len),
+                     HB_EINVAL);
+
+    /* not serverSideEmit requests */
+    static const char *const bad[] = {
+        "{\"uid\":\"u\",\"type\":5,\"data\":[\"ev\"]}", /* another type */
+        "{\"uid\":\"u\",\"type\":6,\"data\":[]}",       /* no event name */
+        "{\"uid\":\"u\",\"type\":6,\"data\":[7]}",
+        "{\"uid\":\"u\",\"type\":6,\"data\":\"ev\"}",
+        "{\"uid\":\"u\",\"type\":6}",
+        "{\"uid\":\"u\",\"type\":6,\"data\":[\"a\\u0000b\"]}", /* a name C cannot hold */
+        "{\"uid\":\"u\",\"type\":6,\"data\":[\"ev\"]",
+        "[6]",
+        "",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(hb_cluster_proto_decode_sse((const uint8_t *)bad[i], strlen(bad[i]), &e),
+                         HB_EINVAL);
+}
+
+static void test_server_side_emit_answers(void **state) {
+    const char *big = "{\"type\":6,\"requestId\":\"r1\",\"data\":[18446744073709552000]}";
+    hb_cluster_resp r;
+    char *text;
+    size_t len;
+    (void)state;
+    assert_int_equal(hb_cluster_proto_encode_sse_answer("r1", "{\"n\": [1, 2.5]}", 15, &text, &len),
+                     0);
+    assert_string_equal(text, "{\"type\":6,\"requestId\":\"r1\",\"data\":{\"n\":[1,2.5]}}");
+    assert_int_equal(hb_cluster_proto_decode_resp((const uint8_t *)text, len, &r), 0);
+    assert_int_equal(r.type, HB_CLUSTER_REQ_SERVER_SIDE_EMIT);
+    assert_slice(r.req_id, "r1");
+    assert_string_equal(r.ack_json, "{\"n\":[1,2.5]}");
+    assert_int_equal(r.ack_len, strlen(r.ack_json));
+    hb_cluster_proto_resp_release(&r);
+    free(text);
+    /* an ack called without an argument: no "data" (undefined), null here */
+    assert_int_equal(hb_cluster_proto_encode_sse_answer("r1", NULL, 0, &text, &len), 0);
+    assert_string_equal(text, "{\"type\":6,\"requestId\":\"r1\"}");
+    assert_int_equal(hb_cluster_proto_decode_resp((const uint8_t *)text, len, &r), 0);
+    assert_string_equal(r.ack_json, "null");
+    hb_cluster_proto_resp_release(&r);
+    free(text);
+    assert_int_equal(hb_cluster_proto_encode_sse_answer("r1", "nope", 4, &text, &len), HB_EINVAL);
+    /* a value jansson cannot hold as an integer is read as JavaScript does;
+     * other answers with one stay refused */
+    assert_int_equal(hb_cluster_proto_decode_resp((const uint8_t *)big, strlen(big), &r), 0);
+    assert_string_equal(r.ack_json, "[18446744073709552000]");
+    hb_cluster_proto_resp_release(&r);
+    big = "{\"type\":8,\"requestId\":\"r\",\"clientCount\":18446744073709552000}";
+    assert_int_equal(hb_cluster_proto_decode_resp((const uint8_t *)big, strlen(big), &r),
+                     HB_EINVAL);
+}
+
 /* A container announcing more elements than bytes remain is refused
  * before msgpack-c allocates for it; an integer beyond int64 becomes a
  * double, which JSON readers take. */
@@ -468,6 +565,8 @@ int main(void) {
         cmocka_unit_test(test_broadcast_with_acks),
         cmocka_unit_test(test_asks_and_answers),
         cmocka_unit_test(test_implausible_and_huge),
+        cmocka_unit_test(test_server_side_emit),
+        cmocka_unit_test(test_server_side_emit_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
