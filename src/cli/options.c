@@ -54,12 +54,13 @@ static const flag flags[] = {
     {"allow-anonymous", K_BOOL, F(allow_anonymous), 0, 0, "",
      "let clients connect to /clients/socketio/hubs/<hub>/ without an access_token"},
     {"redis", K_STR, F(redis), 0, 0, "URL",
-     "cluster mode: share broadcasts with the other nodes on this Redis, "
-     "redis://HOST:PORT (docs/cluster.md; default off: one node, no Redis)"},
+     "cluster mode: act as one service with the other nodes on this Redis (hubs, app "
+     "servers, REST, rooms, broadcasts), redis://HOST:PORT (docs/cluster.md; default off: "
+     "one node, no Redis)"},
     {"node-id", K_STR, F(node_id), 0, 0, "ID",
      "this node's name in the cluster registry (default: random)"},
     {"advertise", K_STR, F(advertise), 0, 0, "HOST:PORT",
-     "address other nodes reach this one at (default: the first --listen)"},
+     "address other nodes and app servers reach this one at (default: the first --listen)"},
     {"node-ttl", K_SEC, F(node_ttl), 0, 0, "SECONDS",
      "a node that stops refreshing leaves the registry after SECONDS (default 10)"},
     {"log-level", K_STR, F(log_level), 0, 0, "LEVEL",

@@ -723,7 +723,11 @@ void hb_redis_sub_remove(hb_redis *r, hb_redis_sub *sub) {
     if (sub == NULL)
         return;
     /* A connection still being set up has sent the list it had, this
-     * channel included: UNSUBSCRIBE goes after it in the same stream. */
+     * channel included: UNSUBSCRIBE goes after it in the same stream. The
+     * channel may be added again before Redis answers: hiredis (0.14.1 and
+     * later) counts the SUBSCRIBEs still pending per channel and keeps the
+     * new one's callback when that UNSUBSCRIBE is answered
+     * (tests/unit/cluster/redis_test.c checks it against Redis). */
     if (rc->ac != NULL && !r->closing) {
         const char *argv[2] = {"UNSUBSCRIBE", sub->channel};
         size_t lens[2] = {11, sub->len};
@@ -745,7 +749,7 @@ void hb_redis_start(hb_redis *r) {
     r->started = 1;
     hb_metrics_g.cluster_on = 1;
     conn_connect(&r->conn[ROLE_CMD]);
-    if (r->npatterns > 0 || r->nchannels > 0)
+    if (r->npatterns > 0 || r->nchannels > 0 || r->nsubs > 0)
         conn_connect(&r->conn[ROLE_SUB]);
     else
         r->conn[ROLE_SUB].up = 1; /* nothing to subscribe to */

@@ -197,6 +197,17 @@ test('rooms, io.emit and socket.broadcast reach the clients of every node, and n
   m[4].sock.emit('to-except', 'room-a', 'nobody', 'again');
   await marker(m[4], m);
   assert.deepEqual(m.map(({ rec }) => got(rec, 'room-msg').length), [2, 2, 1, 0, 0]);
+  // A node's only member leaving and joining again at once: its node
+  // unsubscribes from the group's channel and subscribes again while the
+  // first answer may still be on its way; broadcasts must still arrive.
+  for (let i = 0; i < 5; i++) {
+    assert.equal(await ask(m[2].sock, 'join', `flip-${i}`), 'ok');
+    assert.equal(await ask(m[2].sock, 'leave', `flip-${i}`), 'ok');
+    assert.equal(await ask(m[2].sock, 'join', `flip-${i}`), 'ok');
+    m[0].sock.emit('to-room', `flip-${i}`, `flip ${i}`);
+  }
+  await marker(m[0], m);
+  assert.deepEqual(got(m[2].rec, 'room-msg').slice(1), [0, 1, 2, 3, 4].map((i) => `flip ${i}`));
 });
 
 test('acks cross nodes: an emit with ack to one client, and a broadcast with acks (:invoke) collecting every node\'s answers', T, async (t) => {
