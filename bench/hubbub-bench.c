@@ -47,6 +47,8 @@ typedef struct {
     int nports;
     int pids[MAX_PORTS];
     int npids;
+    int publish_to;
+    int redis_port;
     int clients;
     int steps[16];
     int nsteps;
@@ -95,7 +97,14 @@ static const char usage_text[] =
     "                      echo:    --clients sessions emit \"echo\" with an ack at --rate/s\n"
     "  --port P[,P...]     server ports on --host (clients spread round-robin; the\n"
     "                      publisher publishes every message to each)\n"
-    "  --pid PID[,PID...]  server processes to measure (VmRSS, utime+stime)\n"
+    "  --pid PID[,PID...]  server processes to measure (VmRSS, utime+stime), in the\n"
+    "                      order of --port\n"
+    "  --publish-to N      fanout: the publisher publishes to the first N ports only\n"
+    "                      (default all; 1 for a cluster, whose nodes pass each\n"
+    "                      broadcast on); latencies are also reported separately for\n"
+    "                      the members of the first port and of the others\n"
+    "  --redis-port P      fanout: also measure the CPU time of the Redis server on\n"
+    "                      --host:P (INFO: used_cpu_sys + used_cpu_user, in µs)\n"
     "  --host H            server address (default 127.0.0.1)\n"
     "  --path P            Socket.IO path (default /socket.io/)\n"
     "  --label NAME        name of the server in the output\n"
@@ -291,6 +300,7 @@ struct worker {
     /* counters since the last reset */
     uint64_t recv, other, last_recv_us, sent, acks;
     hist lat, hs;
+    hist lat0, lat1; /* lat of the members of the first port, of the others */
     int errors_logged;
     /* load (echo from members, publish from the publisher) */
     uv_timer_t timer;
@@ -509,6 +519,7 @@ static void on_text(conn *c, const char *p, size_t n) {
             if (ts != 0) {
                 uint64_t t = now_us();
                 hist_add(&w->lat, t > ts ? t - ts : 0);
+                hist_add(c->port == 0 ? &w->lat0 : &w->lat1, t > ts ? t - ts : 0);
                 w->recv++;
                 w->last_recv_us = t;
                 return;
@@ -838,6 +849,8 @@ static void ctl_send(worker *w, const char *line) {
 static void reset_counters(worker *w) {
     w->recv = w->other = w->last_recv_us = w->acks = 0;
     memset(&w->lat, 0, sizeof(w->lat));
+    memset(&w->lat0, 0, sizeof(w->lat0));
+    memset(&w->lat1, 0, sizeof(w->lat1));
 }
 
 static void on_command(worker *w, char *line) {
@@ -871,19 +884,31 @@ static void on_command(worker *w, char *line) {
         snprintf(reply, sizeof(reply), "count %" PRIu64 " %u\n", w->recv, w->closed);
         ctl_send(w, reply);
     } else if (strcmp(line, "report") == 0) {
+        /* "stats ... HIST | HIST0 | HIST1": all, first port's members, others */
         char head[200];
         char *hs = hist_serialize(&w->lat, "");
-        size_t hl = (size_t)snprintf(head, sizeof(head),
-                                     "stats %" PRIu64 " %" PRIu64 " %u %" PRIu64 " %" PRIu64,
-                                     w->recv, w->other, w->closed, w->last_recv_us, w->acks);
-        char *out = malloc(hl + strlen(hs) + 1);
-        if (out == NULL)
+        char *h0 = hist_serialize(&w->lat0, " |");
+        char *h1 = hist_serialize(&w->lat1, " |");
+        unsigned first = 0;
+        size_t hl, n;
+        char *out;
+        for (uint32_t i = 0; i < w->started; i++)
+            if (w->conns[i].state == C_READY && w->conns[i].port == 0)
+                first++;
+        hl = (size_t)snprintf(head, sizeof(head),
+                              "stats %" PRIu64 " %" PRIu64 " %u %" PRIu64 " %" PRIu64 " %u",
+                              w->recv, w->other, w->closed, w->last_recv_us, w->acks, first);
+        n = hl + strlen(hs) + strlen(h0) + strlen(h1) + 1;
+        if ((out = malloc(n)) == NULL)
             abort();
-        memcpy(out, head, hl);
-        strcpy(out + hl, hs);
+        /* each histogram ends with '\n': keep only the last one */
+        snprintf(out, n, "%s%.*s%.*s%s", head, (int)strlen(hs) - 1, hs, (int)strlen(h0) - 1, h0,
+                 h1);
         ctl_send(w, out);
         free(out);
         free(hs);
+        free(h0);
+        free(h1);
     } else if (strncmp(line, "echo ", 5) == 0 || strncmp(line, "publish ", 8) == 0) {
         double rate = 0, ms = 0;
         int burst = 1, kind = line[0] == 'e' ? 1 : 2;
@@ -1120,11 +1145,64 @@ static double server_cpu(void) {
     return t;
 }
 
+/* utime + stime of each server process, in the order of --pid. */
+static void server_cpus(double *out) {
+    for (int i = 0; i < opt.npids; i++)
+        out[i] = proc_cpu_s(opt.pids[i]);
+}
+
 static double clients_cpu(void) {
     double t = proc_cpu_s((int)publisher.pid);
     for (int i = 0; i < nmembers; i++)
         t += proc_cpu_s((int)procs[i].pid);
     return t;
+}
+
+/* ---- Redis --------------------------------------------------------------- */
+
+/* The value of "field:" in the answer of Redis's "INFO section" on
+ * --host:--redis-port, -1 if it cannot be had. One short blocking
+ * connection: it is read before and after a measured run, not during it. */
+static double redis_info(const char *section, const char *field) {
+    struct sockaddr_in sa;
+    char buf[16384], cmd[64], key[64], *p;
+    size_t n = 0;
+    double v = -1;
+    int fd, k;
+    if (uv_ip4_addr(opt.host, opt.redis_port, &sa) != 0 ||
+        (fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+        return -1;
+    k = snprintf(cmd, sizeof(cmd), "INFO %s\r\n", section);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || write(fd, cmd, (size_t)k) != k) {
+        close(fd);
+        return -1;
+    }
+    /* a bulk string: "$LEN\r\n" then LEN bytes and "\r\n" */
+    for (;;) {
+        ssize_t r = read(fd, buf + n, sizeof(buf) - 1 - n);
+        char *nl;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        buf[n] = '\0';
+        if ((nl = strstr(buf, "\r\n")) != NULL && buf[0] == '$' &&
+            n >= (size_t)(nl + 2 - buf) + (size_t)atol(buf + 1))
+            break;
+        if (n == sizeof(buf) - 1)
+            break;
+    }
+    close(fd);
+    buf[n] = '\0';
+    snprintf(key, sizeof(key), "\n%s:", field);
+    if ((p = strstr(buf, key)) != NULL)
+        v = atof(p + strlen(key));
+    return v;
+}
+
+/* Redis's own CPU time (all its threads), in seconds. */
+static double redis_cpu(void) {
+    double sys = redis_info("cpu", "used_cpu_sys"), user = redis_info("cpu", "used_cpu_user");
+    return sys < 0 || user < 0 ? -1 : sys + user;
 }
 
 /* The mem field of the TCP line of /proc/net/sockstat (pages), -1 if unreadable. */
@@ -1275,7 +1353,8 @@ static void wait_quiet(int quiet_ms, int max_ms) {
 typedef struct {
     uint64_t recv, other, last_recv_us, acks;
     unsigned closed;
-    hist lat;
+    unsigned members0; /* members connected to the first port */
+    hist lat, lat0, lat1; /* all; members of the first port; of the others */
 } stats;
 
 static void collect(stats *s) {
@@ -1283,19 +1362,23 @@ static void collect(stats *s) {
     for (int i = 0; i < nmembers; i++)
         proc_send(&procs[i], "report\n");
     for (int i = 0; i < nmembers; i++) {
-        char *l = proc_line(&procs[i], 60000);
+        char *l = proc_line(&procs[i], 60000), *h0, *h1;
         unsigned long long r, o, last, a;
-        unsigned c;
+        unsigned c, m0;
         int off = 0;
-        if (sscanf(l, "stats %llu %llu %u %llu %llu%n", &r, &o, &c, &last, &a, &off) != 5)
+        if (sscanf(l, "stats %llu %llu %u %llu %llu %u%n", &r, &o, &c, &last, &a, &m0, &off) != 6 ||
+            (h0 = strstr(l + off, " | ")) == NULL || (h1 = strstr(h0 + 3, " | ")) == NULL)
             die("unexpected answer '%.60s'", l);
         s->recv += r;
         s->other += o;
         s->closed += c;
         s->acks += a;
+        s->members0 += m0;
         if (last > s->last_recv_us)
             s->last_recv_us = last;
         hist_merge_text(&s->lat, l + off + 1);
+        hist_merge_text(&s->lat0, h0 + 3);
+        hist_merge_text(&s->lat1, h1 + 3);
     }
 }
 
@@ -1390,10 +1473,32 @@ static void scenario_idle(void) {
         exit(1);
 }
 
+/* How many ports the publisher publishes to: the first --publish-to. */
+static int publish_ports(void) {
+    return opt.publish_to > 0 && opt.publish_to < opt.nports ? opt.publish_to : opt.nports;
+}
+
 typedef struct {
     double rate, delivered_per_s, p50, p99, p999, max, cpu_per_million;
     int pass;
 } run_result;
+
+/* "<key>_delivered", "_p50_ms"... of the deliveries in h, of expected. */
+static void jw_latencies(jw *j, const char *key, const hist *h, uint64_t expected) {
+    char k[64];
+    snprintf(k, sizeof(k), "%s_expected", key);
+    jw_int(j, k, (long long)expected);
+    snprintf(k, sizeof(k), "%s_delivered", key);
+    jw_int(j, k, (long long)h->n);
+    snprintf(k, sizeof(k), "%s_p50_ms", key);
+    jw_num(j, k, hist_quantile_ms(h, 0.5, expected));
+    snprintf(k, sizeof(k), "%s_p90_ms", key);
+    jw_num(j, k, hist_quantile_ms(h, 0.9, expected));
+    snprintf(k, sizeof(k), "%s_p99_ms", key);
+    jw_num(j, k, hist_quantile_ms(h, 0.99, expected));
+    snprintf(k, sizeof(k), "%s_max_ms", key);
+    jw_num(j, k, h->n >= expected ? (double)h->max / 1000.0 : -1);
+}
 
 
 /* One fan-out run: the publisher sends rate msgs/s, burst per write, for
@@ -1402,15 +1507,28 @@ static run_result fanout_run(const char *kind, int members, double rate, int bur
     run_result rr = {0};
     stats s;
     uint64_t sent, t_first, t_last, expected, prev, last_change, drain_start;
-    double cpu0, cpu1, ccpu0, ccpu1, span;
+    double cpu0, cpu1, ccpu0, ccpu1, rcpu0 = 0, rcpu1 = 0, ridle = 0, span;
+    uint64_t rt0 = 0, rt1 = 0;
+    double ncpu0[MAX_PORTS], ncpu1[MAX_PORTS];
     unsigned closed;
     char *l;
     jw j;
 
     wait_quiet(300, 15000);
+    if (opt.redis_port > 0) {
+        /* what Redis spends on its own (its cron, the nodes' registry) */
+        double a = redis_cpu();
+        usleep(2000000);
+        ridle = (redis_cpu() - a) / 2;
+    }
     all_cmd("reset");
     cpu0 = server_cpu();
     ccpu0 = clients_cpu();
+    server_cpus(ncpu0);
+    if (opt.redis_port > 0) {
+        rcpu0 = redis_cpu();
+        rt0 = now_us();
+    }
     proc_send(&publisher, "publish %.3f %d %.0f\n", rate, burst, opt.duration * 1000);
     l = proc_line(&publisher, (int)(opt.duration * 1000) + 120000);
     {
@@ -1440,6 +1558,11 @@ static run_result fanout_run(const char *kind, int members, double rate, int bur
     }
     cpu1 = server_cpu();
     ccpu1 = clients_cpu();
+    server_cpus(ncpu1);
+    if (opt.redis_port > 0) {
+        rcpu1 = redis_cpu();
+        rt1 = now_us();
+    }
     collect(&s);
     /* from the first publish to the last delivery, and never shorter than
      * the publishing time (a lagging server stretches it) */
@@ -1458,6 +1581,17 @@ static run_result fanout_run(const char *kind, int members, double rate, int bur
         " (%.0f/s), p50 %.2f p99 %.2f p99.9 %.2f ms, server CPU %.2f s (%.2f s/M)%s",
         opt.label, kind, members, rate, burst, opt.size, s.recv, expected, rr.delivered_per_s,
         rr.p50, rr.p99, rr.p999, cpu1 - cpu0, rr.cpu_per_million, rr.pass ? "" : "  [over]");
+    if (opt.nports > 1) {
+        uint64_t e0 = sent * s.members0;
+        say("%s fanout %s: members of the first node: p50 %.2f p99 %.2f ms (%" PRIu64 "/%" PRIu64
+            "); of the others: p50 %.2f p99 %.2f ms (%" PRIu64 "/%" PRIu64 ")",
+            opt.label, kind, hist_quantile_ms(&s.lat0, 0.5, e0), hist_quantile_ms(&s.lat0, 0.99, e0),
+            s.lat0.n, e0, hist_quantile_ms(&s.lat1, 0.5, expected - e0),
+            hist_quantile_ms(&s.lat1, 0.99, expected - e0), s.lat1.n, expected - e0);
+    }
+    if (opt.redis_port > 0)
+        say("%s fanout %s: Redis CPU %.4f s in %.1f s (%.4f s/s when idle)", opt.label, kind,
+            rcpu1 - rcpu0, (double)(rt1 - rt0) / 1e6, ridle);
     jw_begin(&j, "fanout");
     jw_str(&j, "run", kind);
     jw_int(&j, "members", members);
@@ -1475,13 +1609,34 @@ static run_result fanout_run(const char *kind, int members, double rate, int bur
     jw_num(&j, "publish_seconds", (double)(t_last - t_first) / 1e6);
     jw_num(&j, "delivered_per_s", rr.delivered_per_s);
     jw_num(&j, "p50_ms", rr.p50);
+    jw_num(&j, "p90_ms", hist_quantile_ms(&s.lat, 0.9, expected));
     jw_num(&j, "p99_ms", rr.p99);
     jw_num(&j, "p999_ms", rr.p999);
     jw_num(&j, "max_ms", rr.max);
+    /* the slowest broadcast: all its members reached within max */
+    jw_num(&j, "full_broadcast_per_s", rr.max > 0 ? members / (rr.max / 1000.0) : -1);
     jw_num(&j, "server_cpu_s", cpu1 - cpu0);
     jw_num(&j, "cpu_s_per_million", rr.cpu_per_million);
     jw_num(&j, "client_cpu_s", ccpu1 - ccpu0);
     jw_int(&j, "rss_bytes", rss_total());
+    if (opt.nports > 1) {
+        char list[MAX_PORTS * 16] = "[";
+        size_t n = 1;
+        for (int i = 0; i < opt.npids; i++)
+            n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%.2f", i ? "," : "",
+                                  ncpu1[i] - ncpu0[i]);
+        snprintf(list + n, sizeof(list) - n, "]");
+        jw_raw(&j, "node_cpu_s", list);
+        jw_int(&j, "publish_to", publish_ports());
+        jw_latencies(&j, "first_node", &s.lat0, sent * s.members0);
+        jw_latencies(&j, "other_nodes", &s.lat1, expected - sent * s.members0);
+    }
+    if (opt.redis_port > 0) {
+        jw_num(&j, "redis_cpu_s", rcpu0 < 0 || rcpu1 < 0 ? -1 : rcpu1 - rcpu0);
+        jw_num(&j, "redis_window_s", (double)(rt1 - rt0) / 1e6);
+        jw_num(&j, "redis_idle_cpu_s_per_s", ridle);
+        jw_num(&j, "redis_rss_bytes", redis_info("memory", "used_memory_rss"));
+    }
     jw_raw(&j, "pass", rr.pass ? "true" : "false");
     jw_end(&j);
     return rr;
@@ -1508,7 +1663,7 @@ static void scenario_fanout(void) {
     jw_num(&j, "bytes_per_client", (double)(after - before) / r.done);
     jw_end(&j);
 
-    proc_send(&publisher, "open %d 0\n", opt.nports);
+    proc_send(&publisher, "open %d 0\n", publish_ports());
     {
         char *l = proc_line(&publisher, 60000);
         unsigned d = 0, f = 0, c = 0;
@@ -1669,6 +1824,10 @@ int main(int argc, char **argv) {
             opt.nports = parse_list(v, opt.ports, MAX_PORTS, a);
         else if (strcmp(a, "--pid") == 0)
             opt.npids = parse_list(v, opt.pids, MAX_PORTS, a);
+        else if (strcmp(a, "--publish-to") == 0)
+            opt.publish_to = (int)parse_num(v, a);
+        else if (strcmp(a, "--redis-port") == 0)
+            opt.redis_port = (int)parse_num(v, a);
         else if (strcmp(a, "--host") == 0)
             opt.host = v;
         else if (strcmp(a, "--path") == 0)

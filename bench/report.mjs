@@ -67,6 +67,9 @@ const best = { h: one('fanout-best', 'hubbub'), n: one('fanout-best', 'node'), r
 const echo = { h: one('echo', 'hubbub'), n: one('echo', 'node') };
 const scale = runs.filter((r) => r.scenario === 'fanout' && /^hubbub-x/.test(r.label)).at(-1) ?? null;
 const scaleSetup = runs.filter((r) => r.scenario === 'fanout-setup' && /^hubbub-x/.test(r.label)).at(-1) ?? null;
+// the cluster runs (bench/run's cluster scenario), each with its setup
+const clusterRuns = runs.filter((r) => r.scenario === 'fanout' && /^cluster-x/.test(r.label));
+const clusterSetup = (r) => runs.find((x) => x.scenario === 'fanout-setup' && x.label === r.label && x.cluster_run === r.cluster_run) ?? null;
 
 const g = (o, k) => (o ? o[k] : null);
 const atLeast = (b) => (b && b.capped ? '≥ ' : '');
@@ -136,7 +139,7 @@ for (const r of runs.filter((x) => x.scenario === 'echo')) {
 section('Echo (emit with ack)', echoRows);
 
 if (scale) {
-  section(`${num(scale.members)} clients on ${scale.servers} hubbub processes`, [
+  section(`${num(scale.members)} clients on ${scale.servers} independent hubbub processes (no Redis: the publisher publishes to each)`, [
     ['figure', 'value'],
     ['clients joined', num(scaleSetup?.members)],
     ['time to connect and join', `${num(scaleSetup?.join_seconds, 1)} s`],
@@ -145,6 +148,29 @@ if (scale) {
     ['broadcasts to all', num(scale.sent)],
     ['delivered', `${num(scale.delivered)} of ${num(scale.expected)}`],
     ['latency p50 / p99 / max', `${ms(scale.p50_ms)} / ${ms(scale.p99_ms)} / ${ms(scale.max_ms)} ms`],
+  ]);
+}
+
+if (clusterRuns.length) {
+  const c0 = clusterRuns[0];
+  const rows = [['run', 'clients', 'join s', 'B/client', 'delivered', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms',
+    'first node p50 / p99', 'other nodes p50 / p99', 'all reached /s', 'nodes CPU s', 'Redis CPU s (idle/s)']];
+  for (const r of clusterRuns) {
+    const st = clusterSetup(r);
+    rows.push([r.cluster_run ?? '', num(st?.members ?? r.members), num(st?.join_seconds, 1), num(st?.bytes_per_client),
+      `${num(r.delivered)} of ${num(r.expected)}`, ms(r.p50_ms), ms(r.p90_ms), ms(r.p99_ms), ms(r.max_ms),
+      `${ms(r.first_node_p50_ms)} / ${ms(r.first_node_p99_ms)}`, `${ms(r.other_nodes_p50_ms)} / ${ms(r.other_nodes_p99_ms)}`,
+      num(r.full_broadcast_per_s), num(r.server_cpu_s, 2), `${num(r.redis_cpu_s, 3)} (${num(r.redis_idle_cpu_s_per_s, 4)})`]);
+  }
+  if (scale) {
+    // the same clients and broadcasts without Redis, for comparison
+    rows.push([`independent x${scale.servers}`, num(scaleSetup?.members), num(scaleSetup?.join_seconds, 1), num(scaleSetup?.bytes_per_client),
+      `${num(scale.delivered)} of ${num(scale.expected)}`, ms(scale.p50_ms), ms(scale.p90_ms), ms(scale.p99_ms), ms(scale.max_ms),
+      '', '', num(scale.full_broadcast_per_s), num(scale.server_cpu_s, 2), '']);
+  }
+  section(`Cluster: ${num(c0.members)} clients on ${c0.servers} hubbub nodes and one Redis, ${num(c0.sent)} broadcasts to all from one client on the first node`, rows, [
+    'first node: the members on the publisher\'s node; other nodes: the members whose broadcast came through Redis. "independent": the scale scenario, the same without Redis, the publisher publishing to every process.',
+    '"all reached /s": members / max latency, the slowest broadcast\'s rate. CPU from the first publish to the last delivery; Redis\'s from INFO cpu, with what it uses when idle (per second) beside it.',
   ]);
 }
 
@@ -180,6 +206,10 @@ if (paced.h && paced.n) {
 if (burst.h && burst.n) {
   const x = burst.n.cpu_s_per_million / burst.h.cpu_s_per_million;
   target('bursts: at least 5× less server CPU per delivered message than Node', x >= 5, `${num(x, 1)}× less (${num(burst.h.cpu_s_per_million, 2)} vs ${num(burst.n.cpu_s_per_million, 2)} s per million)`);
+}
+for (const r of clusterRuns) {
+  target(`${num(r.members)} clients on a cluster of ${r.servers} nodes (run ${r.cluster_run ?? 1}), broadcast to all from one node with p99 < 1 s`,
+    r.delivered >= r.expected && r.p99_ms != null && r.p99_ms < 1000, `p99 ${ms(r.p99_ms)} ms, ${num(r.delivered)} of ${num(r.expected)} delivered`);
 }
 if (scale) {
   target(`${num(scale.members)} clients, broadcast to all with p99 < 1 s`, scale.delivered >= scale.expected && scale.p99_ms != null && scale.p99_ms < 1000,
