@@ -872,8 +872,7 @@ hb_cluster *hb_cluster_new(hb_loop *loop, hb_sio_server *sio, const hb_cluster_o
             goto fail;
     }
     if (opts->azure != NULL) {
-        c->hubs = hb_cluster_hubs_new(loop, c->redis, c->nodes, opts->azure, c->node_id, c->tag,
-                                      opts->node_ttl_s);
+        c->hubs = hb_cluster_hubs_new(loop, c->redis, c->nodes, opts->azure, c->node_id, c->tag);
         if (c->hubs == NULL)
             goto fail;
         hb_cluster_nodes_on_join(c->nodes, on_node_joined, c);

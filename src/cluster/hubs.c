@@ -62,7 +62,6 @@ typedef struct call {
     int listed;               /* on h->calls: not answered yet */
     int replied;              /* the caller's reply has ended */
     char id[HB_ID_LEN + 1];
-    char hub[129];
     hb_rest_reply *reply;     /* the caller's */
     hb_timer timer;
     /* The request, run here when no other node takes it. */
@@ -110,7 +109,6 @@ struct hb_cluster_hubs {
     answer *answers;
     hb_timer purge_timer;
     int purging, started, stopped;
-    unsigned ttl_s;
 };
 
 /* --- channels ------------------------------------------------------------------------ */
@@ -473,7 +471,6 @@ static void invoke_everywhere(hb_cluster_hubs *h, const hb_rest_scope *sc, const
     }
     c->local.send = local_part;
     c->refs++; /* for the local part */
-    snprintf(c->hub, sizeof(c->hub), "%s", sc->hub);
     c->self_counted = subscribed_to_hub(h, sc->hub);
     hb_loop_timer_start(h->loop, &c->timer, INVOKE_TIMEOUT_MS, on_call_deadline);
     ch = channel_of("hub", sc->hub, NULL, 0, &chlen);
@@ -909,8 +906,7 @@ static void on_purge_tick(hb_timer *t) {
 /* --- lifecycle ------------------------------------------------------------------------------------ */
 
 hb_cluster_hubs *hb_cluster_hubs_new(hb_loop *loop, hb_redis *redis, hb_cluster_nodes *nodes,
-                                     hb_azure *az, const char *node_id, const char *tag,
-                                     unsigned ttl_s) {
+                                     hb_azure *az, const char *node_id, const char *tag) {
     hb_cluster_hubs *h = calloc(1, sizeof(*h));
     if (h == NULL)
         return NULL;
@@ -919,7 +915,6 @@ hb_cluster_hubs *hb_cluster_hubs_new(hb_loop *loop, hb_redis *redis, hb_cluster_
     h->nodes = nodes;
     h->az = az;
     h->hubs = hb_azure_hubs(az);
-    h->ttl_s = ttl_s;
     snprintf(h->tag, sizeof(h->tag), "%s", tag);
     h->node_id = strdup(node_id);
     h->dir_key = malloc(sizeof(dir_prefix) + strlen(node_id));

@@ -23,8 +23,7 @@ typedef struct hb_cluster_hubs hb_cluster_hubs;
 /* The hubs of az (borrowed, as the rest) for the node node_id, whose
  * connection ids start with tag. NULL on ENOMEM. */
 hb_cluster_hubs *hb_cluster_hubs_new(hb_loop *loop, hb_redis *redis, hb_cluster_nodes *nodes,
-                                     hb_azure *az, const char *node_id, const char *tag,
-                                     unsigned ttl_s);
+                                     hb_azure *az, const char *node_id, const char *tag);
 /* Installs the service's bus and the hubs' watcher; subscribes. Call it
  * before hb_redis_start() and before the first client. */
 void hb_cluster_hubs_start(hb_cluster_hubs *h);

@@ -76,6 +76,7 @@ struct hb_redis {
     int started, closing, both_up;
     hb_timer watchdog;
     hb_timer shutdown_timer;
+    hb_deferred flush;        /* this turn's commands, written before the clients' */
 };
 
 static void conn_connect(rconn *rc);
@@ -785,10 +786,23 @@ static int may_send(hb_redis *r, size_t size, const char *what) {
     return 0;
 }
 
+/* Writes what this turn queued on the command connection, at the end of
+ * the turn but before the loop flushes the clients' sockets: a broadcast's
+ * PUBLISH then leaves before this node's own fan-out is written (tens of
+ * thousands of writes), so the other nodes deliver at the same time rather
+ * than after it; and a turn's publishes still go out in one write. */
+static void on_flush(hb_deferred *d) {
+    hb_redis *r = (hb_redis *)((char *)d - offsetof(hb_redis, flush));
+    rconn *rc = &r->conn[ROLE_CMD];
+    if (rc->ac != NULL && rc->connected && !r->closing)
+        redisAsyncHandleWrite(rc->ac);
+}
+
 static void sent(hb_redis *r, size_t size) {
     if (r->pending_cmds++ == 0)
         r->last_progress = now(r);
     r->pending_bytes += size;
+    hb_loop_defer(r->loop, &r->flush, on_flush);
 }
 
 int hb_redis_publish(hb_redis *r, const char *channel, size_t chlen, const void *data,
@@ -862,6 +876,7 @@ void hb_redis_free(hb_redis *r) {
     r->closing = 1;
     hb_timer_stop(&r->watchdog);
     hb_timer_stop(&r->shutdown_timer);
+    hb_loop_undefer(r->loop, &r->flush);
     for (int i = 0; i < 2; i++)
         conn_drop(&r->conn[i]);
     hb_metrics_g.redis_connected[0] = hb_metrics_g.redis_connected[1] = 0;

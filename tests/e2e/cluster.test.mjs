@@ -31,10 +31,10 @@ import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Emitter } from '@socket.io/redis-emitter';
 import {
-  startServer, stopChecked, client, connected, recorder, ask, until, within, freePort, request, IS_REF,
+  startServer, client, connected, recorder, ask, until, within, request, IS_REF,
 } from './lib/sio.mjs';
 import {
-  startRedis, metrics, redisReady, roundRobin, CONNECTED_CMD,
+  metrics, roundRobin, testCluster, CONNECTED_CMD,
 } from './lib/cluster.mjs';
 
 const SKIP = IS_REF ? 'cluster mode is Hubbub\'s (the reference has no Redis adapter)' : false;
@@ -45,40 +45,23 @@ const WAIT_MS = 20000; // generous bounds for a loaded 2-core machine (and ASan)
 // ---------------------------------------------------------------------------
 // The cluster
 
-let redis;
-let redisPort;
-const nodes = [];
-let nodeIds = 0;
-
-async function startNode() {
-  const id = `n${nodeIds++}`;
-  const srv = await startServer({
+const cl = testCluster({
+  prefix: 'n',
+  waitMs: WAIT_MS,
+  launch: (url, id) => startServer({
     app: 'testbed',
-    args: ['--redis', redis.url, '--node-id', id, '--node-ttl', String(TTL_S)],
-  });
-  srv.id = id;
-  return srv;
-}
-
-/** Resolves once srv has both Redis connections up (and sees n nodes). */
-const ready = (srv, n) => redisReady(srv, n, WAIT_MS);
+    args: ['--redis', url, '--node-id', id, '--node-ttl', String(TTL_S)],
+  }),
+});
+const { nodes, ready } = cl;
+const startNode = () => cl.startNode();
 
 before(async () => {
-  if (SKIP) return;
-  redisPort = await freePort();
-  redis = await startRedis(redisPort);
-  for (let i = 0; i < 3; i++) nodes.push(await startNode());
-  await Promise.all(nodes.map((n) => ready(n, 3)));
+  if (!SKIP) await cl.start();
 });
 
 after(async () => {
-  if (SKIP) return;
-  const errors = [];
-  for (const n of nodes) {
-    try { await stopChecked(n); } catch (e) { errors.push(e); }
-  }
-  if (redis) await redis.stop();
-  if (errors.length) throw errors[0];
+  if (!SKIP) await cl.stop();
 });
 
 /** A connected client on node i, recording what it receives. */
@@ -200,7 +183,7 @@ test('fetchSockets returns the sockets of every node', { skip: SKIP }, async (t)
 });
 
 test('@socket.io/redis-emitter reaches rooms and namespaces on every node', { skip: SKIP }, async (t) => {
-  const rc = createClient({ url: redis.url });
+  const rc = createClient({ url: cl.redis.url });
   rc.on('error', () => {});
   await rc.connect();
   t.after(() => rc.quit().catch(() => {}));
@@ -255,7 +238,7 @@ test('@socket.io/redis-emitter reaches rooms and namespaces on every node', { sk
  * "to-room". Resolves { io, url }.
  */
 async function nodeIo(t, adapterOpts = {}) {
-  const pub = createClient({ url: redis.url });
+  const pub = createClient({ url: cl.redis.url });
   const sub = pub.duplicate();
   pub.on('error', () => {});
   sub.on('error', () => {});
@@ -494,7 +477,7 @@ test('a node killed with SIGKILL leaves the others working and the registry with
   await until(() => a.every((m) => got(m.rec, 'all').includes('after the kill')), WAIT_MS, 'broadcast after the kill');
   // Within the TTL (plus a refresh period and slack), every node sees 3.
   await Promise.all(nodes.map((n) => ready(n, 3)));
-  const rc = createClient({ url: redis.url });
+  const rc = createClient({ url: cl.redis.url });
   rc.on('error', () => {});
   await rc.connect();
   t.after(() => rc.quit().catch(() => {}));
@@ -508,7 +491,7 @@ test('a Redis restart: local delivery goes on, then broadcasts cross nodes again
   a.forEach((m, i) => m.sock.on('poll', (q, cb) => cb(`member ${i}`)));
   for (const m of a) await ask(m.sock, 'join', 'outage-room');
   const before = await metrics(nodes[0]);
-  await redis.stop();
+  await cl.redis.stop();
   await Promise.all(nodes.map((n) => until(async () => (await metrics(n))[CONNECTED_CMD] === 0,
     WAIT_MS, `node ${n.id} to notice Redis is gone`, 100)));
 
@@ -532,7 +515,7 @@ test('a Redis restart: local delivery goes on, then broadcasts cross nodes again
     timedOut: true, responses: [],
   });
 
-  redis = await startRedis(redisPort);
+  await cl.restartRedis();
   await Promise.all(nodes.map((n) => ready(n, 3)));
   assert.match(nodes[0].stderr(), /connected to 127\.0\.0\.1:\d+ again \(subscriber connection\)/);
 

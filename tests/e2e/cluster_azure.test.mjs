@@ -25,9 +25,9 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { io as ioClient } from 'socket.io-client';
 import { WebPubSubServiceClient } from '@azure/web-pubsub';
-import { startServer, stopChecked, REPO, IS_REF } from './lib/server.mjs';
-import { connected, recorder, until, within, once, freePort } from './lib/sio.mjs';
-import { startRedis, metrics, redisReady, roundRobin } from './lib/cluster.mjs';
+import { startServer, REPO, IS_REF } from './lib/server.mjs';
+import { connected, recorder, until, within, once } from './lib/sio.mjs';
+import { metrics, roundRobin, testCluster } from './lib/cluster.mjs';
 
 const SKIP = IS_REF ? 'cluster mode is Hubbub\'s' : false;
 const APP = path.join(REPO, 'tests/e2e/ref/azure-app.mjs');
@@ -39,41 +39,24 @@ const WS = { transports: ['websocket'] };
 const POLLING = { transports: ['polling'] };
 const INSECURE = { allowInsecureConnection: true };
 
-let redis;
-let redisPort;
-const nodes = [];
-let nodeIds = 0;
-
-async function startNode() {
-  const id = `az${nodeIds++}`;
-  const srv = await startServer({
+const cl = testCluster({
+  prefix: 'az',
+  waitMs: WAIT_MS,
+  launch: (url, id) => startServer({
     ref: false,
-    args: ['--access-key', KEY, '--allow-anonymous', '--redis', redis.url, '--node-id', id,
+    args: ['--access-key', KEY, '--allow-anonymous', '--redis', url, '--node-id', id,
       '--node-ttl', String(TTL_S)],
-  });
-  srv.id = id;
-  return srv;
-}
-
-const ready = (srv, n) => redisReady(srv, n, WAIT_MS);
+  }),
+});
+const { nodes, ready } = cl;
 const connStr = (srv) => `Endpoint=${srv.url};AccessKey=${KEY};Version=1.0;`;
 
 before(async () => {
-  if (SKIP) return;
-  redisPort = await freePort();
-  redis = await startRedis(redisPort);
-  for (let i = 0; i < 3; i++) nodes.push(await startNode());
-  await Promise.all(nodes.map((n) => ready(n, 3)));
+  if (!SKIP) await cl.start();
 });
 
 after(async () => {
-  if (SKIP) return;
-  const errors = [];
-  for (const n of nodes) {
-    try { await stopChecked(n); } catch (e) { errors.push(e); }
-  }
-  if (redis) await redis.stop();
-  if (errors.length) throw errors[0];
+  if (!SKIP) await cl.stop();
 });
 
 let hubs = 0;
@@ -303,7 +286,7 @@ test('polling clients behind a round-robin balancer', T, async (t) => {
 test('a node killed with SIGKILL: within the TTL the app server gets the disconnected events of its clients', T, async (t) => {
   const hub = newHub();
   await startApp(t, hub, nodes[0]);
-  const doomed = await startNode();
+  const doomed = await cl.startNode();
   await ready(doomed, 4);
   await Promise.all(nodes.map((n) => ready(n, 4)));
   // The app server was asked to open a tunnel to the new node too.
@@ -334,7 +317,7 @@ test('a Redis restart: the nodes rebuild their subscriptions and directory, and 
   const m = [];
   for (const i of [0, 1, 2]) m.push(await member(t, hub, nodes[i]));
   for (const x of m) await ask(x.sock, 'join', 'outage-room');
-  await redis.stop();
+  await cl.redis.stop();
   await Promise.all(nodes.map((n) => until(async () => (await metrics(n))['hubbub_redis_connected{connection="commands"}'] === 0,
     WAIT_MS, `node ${n.id} to notice Redis is gone`, 100)));
   // Local work goes on: a send made on node 0 reaches node 0's client; the
@@ -342,7 +325,7 @@ test('a Redis restart: the nodes rebuild their subscriptions and directory, and 
   const svc0 = new WebPubSubServiceClient(connStr(nodes[0]), hub, INSECURE);
   await svc0.sendToAll('42["during"]', { contentType: 'text/plain' });
   await m[0].rec.waitFor('during', 1, WAIT_MS);
-  redis = await startRedis(redisPort);
+  await cl.restartRedis();
   await Promise.all(nodes.map((n) => ready(n, 3)));
   m[2].sock.emit('to-room', 'outage-room', 'after the restart');
   for (const x of m) await until(() => got(x.rec, 'room-msg').includes('after the restart'), WAIT_MS, 'room-msg after the restart');

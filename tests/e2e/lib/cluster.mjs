@@ -3,7 +3,7 @@
 // round-robin HTTP load balancer that is not sticky.
 import http from 'node:http';
 import { spawn } from 'node:child_process';
-import { until, request } from './sio.mjs';
+import { until, request, freePort, stopChecked } from './sio.mjs';
 
 const liveRedis = new Set();
 process.on('exit', () => {
@@ -100,3 +100,45 @@ export async function roundRobin(t, targets) {
   return { url: `http://127.0.0.1:${server.address().port}`, counts };
 }
 
+
+/**
+ * The cluster of a test file: a redis-server on a free port and n nodes,
+ * each started by launch(redisUrl, id) (a server from startServer; its id
+ * is set here). start() in before(), stop() in after() (it checks that
+ * every node exits cleanly). startNode() adds one more; restartRedis()
+ * starts Redis again on its port after redis.stop().
+ */
+export function testCluster({ n = 3, prefix = 'n', waitMs, launch }) {
+  let ids = 0;
+  const c = {
+    redis: null,
+    redisPort: 0,
+    nodes: [],
+    async startNode() {
+      const id = `${prefix}${ids++}`;
+      const srv = await launch(c.redis.url, id);
+      srv.id = id;
+      return srv;
+    },
+    /** Resolves once srv has both Redis connections up (and sees k nodes). */
+    ready: (srv, k) => redisReady(srv, k, waitMs),
+    async restartRedis() {
+      c.redis = await startRedis(c.redisPort);
+    },
+    async start() {
+      c.redisPort = await freePort();
+      c.redis = await startRedis(c.redisPort);
+      for (let i = 0; i < n; i++) c.nodes.push(await c.startNode());
+      await Promise.all(c.nodes.map((srv) => c.ready(srv, n)));
+    },
+    async stop() {
+      const errors = [];
+      for (const srv of c.nodes) {
+        try { await stopChecked(srv); } catch (e) { errors.push(e); }
+      }
+      if (c.redis) await c.redis.stop();
+      if (errors.length) throw errors[0];
+    },
+  };
+  return c;
+}
