@@ -2,12 +2,11 @@
  * publish, the subscription callback that delivers, the requests that
  * collect answers from every node (fetchSockets, broadcasts with acks) and
  * the answers this node gives to others' requests, and the lifecycle of
- * the Redis client and the registry entry. For each namespace it has, a
- * node subscribes to its broadcast channel and, like socket.io's adapter,
- * to its request and response channels (so PUBSUB NUMSUB on a request
- * channel counts the nodes that will answer); for each room it has
- * members in, to that room's channel, while it has them. The Azure hubs'
- * side is cluster/hubs.c. docs/cluster.md explains the design. */
+ * the Redis client and the registry entry. Every node subscribes to the
+ * broadcasts of every namespace (one pattern) and, like socket.io's
+ * adapter, to the request and response channels of each namespace it has,
+ * so that PUBSUB NUMSUB on a request channel counts the nodes that will
+ * answer; docs/cluster.md explains the design and what follows it. */
 #include "cluster/cluster.h"
 
 #include <stdio.h>
@@ -756,45 +755,18 @@ static void settle_all(hb_cluster *c) {
         relay_unlink(c->relays);
 }
 
-/* A namespace here: its broadcast channel (broadcasts to everyone or to
- * several rooms), and, as socket.io's adapter, its request and response
- * channels (PUBSUB NUMSUB on the request channel counts the nodes that
- * answer). */
 static void bus_nsp_added(void *ud, const char *nsp) {
     hb_cluster *c = ud;
-    char *ch[4];
-    size_t len[4];
-    ch[0] = hb_cluster_proto_bcast_channel(nsp, NULL, 0, &len[0]);
-    ch[1] = hb_cluster_proto_req_channel(nsp, &len[1]);
-    ch[2] = hb_cluster_proto_resp_channel(nsp, NULL, &len[2]);
-    ch[3] = hb_cluster_proto_resp_channel(nsp, c->uid, &len[3]);
-    for (int i = 0; i < 4; i++) {
+    char *ch[3];
+    size_t len[3];
+    ch[0] = hb_cluster_proto_req_channel(nsp, &len[0]);
+    ch[1] = hb_cluster_proto_resp_channel(nsp, NULL, &len[1]);
+    ch[2] = hb_cluster_proto_resp_channel(nsp, c->uid, &len[2]);
+    for (int i = 0; i < 3; i++) {
         if (ch[i] == NULL || hb_redis_subscribe(c->redis, ch[i], len[i]) != 0)
-            hb_log_warn("cluster", "cannot subscribe to the channels of %s: out of memory", nsp);
+            hb_log_warn("cluster", "cannot subscribe to the requests of %s: out of memory", nsp);
         free(ch[i]);
     }
-}
-
-/* A room with members here: its channel (broadcasts to that room alone),
- * subscribed while it has them, so that a node receives only the
- * single-room broadcasts it has recipients for. */
-static void bus_room(void *ud, const char *nsp, const char *room, size_t len, int alive,
-                     void **slot) {
-    hb_cluster *c = ud;
-    hb_slice r = {(const uint8_t *)room, len};
-    size_t chlen;
-    char *ch;
-    if (!alive) {
-        hb_redis_sub_remove(c->redis, *slot);
-        *slot = NULL;
-        return;
-    }
-    ch = hb_cluster_proto_bcast_channel(nsp, &r, 1, &chlen);
-    if (ch == NULL || (*slot = hb_redis_sub_add(c->redis, ch, chlen)) == NULL)
-        hb_log_warn("cluster", "cannot subscribe to room %.*s of %s: out of memory; its "
-                    "broadcasts from other nodes are missed", (int)(len > 64 ? 64 : len), room,
-                    nsp);
-    free(ch);
 }
 
 static void on_message(void *ud, const char *channel, size_t chlen, const uint8_t *data,
@@ -884,9 +856,9 @@ hb_cluster *hb_cluster_new(hb_loop *loop, hb_sio_server *sio, const hb_cluster_o
     cbs.state = on_state;
     cbs.ud = c;
     c->redis = hb_redis_new(loop, &addr, NULL, &cbs);
-    /* Channels are subscribed to one by one: each namespace's (bus_nsp_added)
-     * and each room's while it has members here (bus_room). */
-    if (c->redis == NULL)
+    /* The request and response channels are subscribed to one by one, for
+     * each namespace this node has (bus_nsp_added). */
+    if (c->redis == NULL || hb_redis_psubscribe(c->redis, HB_CLUSTER_KEY "#*") != 0)
         goto fail;
     c->nodes = hb_cluster_nodes_new(loop, c->redis, c->node_id, opts->advertise, c->tag,
                                     opts->node_ttl_s);
@@ -921,7 +893,6 @@ void hb_cluster_start(hb_cluster *c) {
     bus.publish = bus_publish;
     bus.request = bus_request;
     bus.nsp_added = bus_nsp_added;
-    bus.room = bus_room;
     bus.publish_acks = bus_publish_acks;
     bus.cancel_acks = bus_cancel_acks;
     bus.fetch = bus_fetch;

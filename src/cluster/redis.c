@@ -80,7 +80,6 @@ struct hb_redis {
 };
 
 static void conn_connect(rconn *rc);
-static void on_flush(hb_deferred *d);
 
 /* --- URL ------------------------------------------------------------------------ */
 
@@ -716,7 +715,6 @@ hb_redis_sub *hb_redis_sub_add(hb_redis *r, const char *channel, size_t len) {
     if (rc->ac != NULL && !r->closing) {
         hb_slice ch = {(const uint8_t *)sub->channel, len};
         send_subscribe(rc, &ch);
-        hb_loop_defer(r->loop, &r->flush, on_flush);
     }
     return sub;
 }
@@ -735,7 +733,6 @@ void hb_redis_sub_remove(hb_redis *r, hb_redis_sub *sub) {
         const char *argv[2] = {"UNSUBSCRIBE", sub->channel};
         size_t lens[2] = {11, sub->len};
         redisAsyncCommandArgv(rc->ac, on_sub_reply, NULL, 2, argv, lens);
-        hb_loop_defer(r->loop, &r->flush, on_flush);
     }
     if (sub->prev != NULL)
         sub->prev->next = sub->next;
@@ -789,19 +786,16 @@ static int may_send(hb_redis *r, size_t size, const char *what) {
     return 0;
 }
 
-/* Writes what this turn queued, at the end of the turn but before the
- * loop flushes the clients' sockets: a broadcast's PUBLISH then leaves
- * before this node's own fan-out is written (tens of thousands of writes),
- * so the other nodes deliver at the same time rather than after it; a
- * room's SUBSCRIBE is in Redis before the client hears it joined; and a
- * turn's commands still go out in one write per connection. */
+/* Writes what this turn queued on the command connection, at the end of
+ * the turn but before the loop flushes the clients' sockets: a broadcast's
+ * PUBLISH then leaves before this node's own fan-out is written (tens of
+ * thousands of writes), so the other nodes deliver at the same time rather
+ * than after it; and a turn's publishes still go out in one write. */
 static void on_flush(hb_deferred *d) {
     hb_redis *r = (hb_redis *)((char *)d - offsetof(hb_redis, flush));
-    for (int i = 0; i < 2; i++) {
-        rconn *rc = &r->conn[i];
-        if (rc->ac != NULL && rc->connected && !r->closing)
-            redisAsyncHandleWrite(rc->ac);
-    }
+    rconn *rc = &r->conn[ROLE_CMD];
+    if (rc->ac != NULL && rc->connected && !r->closing)
+        redisAsyncHandleWrite(rc->ac);
 }
 
 static void sent(hb_redis *r, size_t size) {

@@ -201,13 +201,6 @@ void hb_sio__stored(hb_sio_server *srv) {
 
 /* --- namespaces ------------------------------------------------------------------ */
 
-/* A room came or went: the bus follows it (cluster: its Redis channel). */
-static void on_room(void *ud, const char *room, size_t len, int alive, void **slot) {
-    hb_nsp *n = ud;
-    if (n->srv->bus.room != NULL)
-        n->srv->bus.room(n->srv->bus.ud, n->name, room, len, alive, slot);
-}
-
 static hb_nsp *nsp_new(hb_sio_server *srv, const char *name, size_t len) {
     hb_nsp *n = calloc(1, sizeof(*n));
     if (n == NULL)
@@ -225,7 +218,6 @@ static hb_nsp *nsp_new(hb_sio_server *srv, const char *name, size_t len) {
         }
         memcpy(n->name, name, len);
         n->name[len] = '\0';
-        hb_groups_watch(n->rooms, on_room, n);
     }
     return n;
 }

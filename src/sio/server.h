@@ -100,13 +100,6 @@ typedef struct hb_sio_bus {
      * when the bus is set, then for each new one (namespaces are never
      * removed). */
     void (*nsp_added)(void *ud, const char *nsp);
-    /* A room of nsp got its first socket on this node (alive 1) or lost
-     * its last (alive 0); slot is the room's, for the bus's own data
-     * (NULL at first). The cluster subscribes to the room's channel only
-     * while this node has members in it. Rooms that exist when the bus is
-     * set are not reported (set it before the first client). */
-    void (*room)(void *ud, const char *nsp, const char *room, size_t len, int alive,
-                 void **slot);
     /* Sends a broadcast with acks to the other nodes (timeout_ms: how long
      * their recipients may answer; 0: no limit given). Returns a token
      * and holds a until cancel_acks(ud, token), or NULL when it could not
