@@ -807,6 +807,7 @@ void hb_rest_scope_of(const char *method, const char *path, const char *query,
         const hb_slice *ids;
         size_t nids;
         out->kind = HB_REST_HUB;
+        out->membership = SEG(0, ":addToGroups") || SEG(0, ":removeFromGroups");
         if (f != NULL && hb_filter_candidate_connections(f, &ids, &nids) && nids > 0 &&
             nids <= HB_REST_SCOPE_IDS) {
             for (size_t i = 0; i < nids && ids[i].len < sizeof(out->ids[0]); i++) {

@@ -51,6 +51,7 @@ typedef struct hb_rest_scope {
      * socket.join() sends: "connectionId eq '...'"); n is 0 otherwise. */
     char ids[HB_REST_SCOPE_IDS][64];
     size_t nids;
+    int membership;       /* HB_REST_HUB: :addToGroups or :removeFromGroups */
 } hb_rest_scope;
 
 /* Classifies a request (the arguments of hb_rest_dispatch). Anything it

@@ -47,8 +47,17 @@
 #define DIRECTORY_BATCH 256     /* connections per HSET when rewriting it */
 
 static const char dir_prefix[] = HB_HUBS_PREFIX "conns:";
+/* "hubbub:purged:<node id>": set by the node that reported a dead node's
+ * connections gone, so that node, if it was only cut off from Redis and
+ * comes back, learns it and closes them (the app servers forgot them). */
+static const char purged_prefix[] = HB_HUBS_PREFIX "purged:";
+#define PURGED_MARK_S "86400"
 
-enum { CALL_ONE, CALL_INVOKE, CALL_EXISTS };
+/* CALL_ONE: one node's answer is relayed. CALL_ALL: every node of the hub
+ * runs it (:invoke streams their answers into one; a membership change is
+ * answered with this node's answer once every node has applied it).
+ * CALL_EXISTS: a PUBSUB NUMSUB. */
+enum { CALL_ONE, CALL_ALL, CALL_EXISTS };
 
 /* A REST call of this node that waits for Redis or other nodes. It is
  * freed when nothing refers to it any more: its place on the list of
@@ -68,13 +77,18 @@ typedef struct call {
     char *method, *path, *query, *ctype;
     uint8_t *body;
     size_t len;
-    /* CALL_INVOKE: the other nodes that received it (-1 until PUBLISH
+    /* CALL_ALL: the other nodes that received it (-1 until PUBLISH
      * answered), how many finished, and whether this node's part did. */
     long expected;
     size_t finished;
     int self_counted;         /* this node heard its own publish */
     int local_done, started;
-    hb_rest_reply local;      /* this node's part of an :invoke */
+    int stream;               /* :invoke: parts are passed on as they come */
+    hb_rest_reply local;      /* this node's part */
+    int status;               /* ... and its answer, when not streamed */
+    char *answer_ctype;
+    uint8_t *answer;
+    size_t answer_len;
 } call;
 
 /* A hub with connections here: its channel is subscribed. */
@@ -109,6 +123,7 @@ struct hb_cluster_hubs {
     answer *answers;
     hb_timer purge_timer;
     int purging, started, stopped;
+    int ever_up;              /* Redis was up since this process started */
 };
 
 /* --- channels ------------------------------------------------------------------------ */
@@ -247,11 +262,69 @@ static void fire(hb_cluster_hubs *h, const char *kind, const hb_rest_scope *sc,
     free(msg);
 }
 
+/* --- answers once this node's subscriptions are in place ---------------------------------- */
+
+/* A reply whose last part waits until Redis has answered this node's
+ * SUBSCRIBEs and UNSUBSCRIBEs sent so far: a join's caller hears back
+ * only once the group's channel is subscribed here, so the send to the
+ * group it makes next cannot miss this node. */
+typedef struct held {
+    hb_rest_reply base;
+    hb_rest_reply *to;
+    hb_redis *redis;
+    int status;
+    char *ctype;
+    uint8_t *body;
+    size_t len;
+} held;
+
+static void held_release(void *ud) {
+    held *hd = ud;
+    hd->to->send(hd->to, hd->status, hd->ctype, hd->body, hd->len, 0);
+    free(hd->ctype);
+    free(hd->body);
+    free(hd);
+}
+
+static void held_send(hb_rest_reply *r, int status, const char *ctype, const void *body,
+                      size_t len, int more) {
+    held *hd = (held *)r;
+    if (more) {
+        hd->to->send(hd->to, status, ctype, body, len, 1);
+        return;
+    }
+    hd->status = status;
+    hd->ctype = ctype ? strdup(ctype) : NULL;
+    if (len > 0 && (hd->body = malloc(len)) != NULL) {
+        memcpy(hd->body, body, len);
+        hd->len = len;
+    }
+    if (hb_redis_sub_barrier(hd->redis, held_release, hd) != 0)
+        held_release(hd);
+}
+
+/* Runs a call on this node's connections; answers through reply once
+ * what it changed is subscribed. */
+static void run_here(hb_cluster_hubs *h, const char *method, const char *path, const char *query,
+                     const char *ctype, uint8_t *body, size_t len, hb_rest_reply *reply) {
+    held *hd = calloc(1, sizeof(*hd));
+    if (hd == NULL) {
+        hb_azure_rest_local(h->az, method, path, query, ctype, body, len, reply);
+        return;
+    }
+    hd->base.send = held_send;
+    hd->to = reply;
+    hd->redis = h->redis;
+    hb_azure_rest_local(h->az, method, path, query, ctype, body, len, &hd->base);
+}
+
 /* --- calls waiting for other nodes ---------------------------------------------------------- */
 
 static void call_unref(call *c) {
     if (--c->refs > 0)
         return;
+    free(c->answer_ctype);
+    free(c->answer);
     free(c->method);
     free(c->path);
     free(c->query);
@@ -309,22 +382,26 @@ static void call_run_here(call *c) {
     call_done(c);
 }
 
-static void invoke_check(call *c) {
+/* A CALL_ALL is over once this node's part and every other node are. */
+static void all_check(call *c) {
     if (c->listed && c->local_done && c->expected >= 0 && c->finished >= (size_t)c->expected) {
-        call_reply(c, 200, NULL, NULL, 0, 0);
+        if (c->stream)
+            call_reply(c, 200, NULL, NULL, 0, 0);
+        else
+            call_reply(c, c->status, c->answer_ctype, c->answer, c->answer_len, 0);
         call_done(c);
     }
 }
 
 static void on_call_deadline(hb_timer *t) {
     call *c = (call *)((char *)t - offsetof(call, timer));
-    if (c->kind == CALL_INVOKE) {
+    if (c->kind == CALL_ALL) {
         /* The nodes that did not finish in time are not waited for; this
          * node's part ends by its own deadline, before this one. */
         c->expected = (long)c->finished;
         if (!c->local_done)
             return;
-        invoke_check(c);
+        all_check(c);
         return;
     }
     hb_log_warn("cluster", "%s %s: the node holding the connection did not answer in time",
@@ -382,10 +459,10 @@ static call *call_find(hb_cluster_hubs *h, const hb_slice *id) {
 static void on_call_published(void *ud, const redisReply *reply) {
     call *c = ud;
     long long n = reply && reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
-    if (c->listed && c->kind == CALL_INVOKE) {
+    if (c->listed && c->kind == CALL_ALL) {
         n -= c->self_counted;
         c->expected = n < 0 ? 0 : (long)n;
-        invoke_check(c);
+        all_check(c);
     } else if (c->listed && n <= 0) {
         call_run_here(c); /* no such node any more (or Redis away) */
     }
@@ -423,7 +500,7 @@ static void to_owner(hb_cluster_hubs *h, const char *conn_id, const char *method
     if (strlen(conn_id) < TAG_LEN || memcmp(conn_id, h->tag, TAG_LEN) == 0 ||
         !hb_redis_up(h->redis) ||
         (c = call_new(h, CALL_ONE, method, path, query, ctype, body, len, reply)) == NULL) {
-        hb_azure_rest_local(h->az, method, path, query, ctype, body, len, reply);
+        run_here(h, method, path, query, ctype, body, len, reply);
         return;
     }
     chlen = snprintf(channel, sizeof(channel), HB_HUBS_PREFIX "to:%.*s", TAG_LEN, conn_id);
@@ -436,7 +513,16 @@ static void to_owner(hb_cluster_hubs *h, const char *conn_id, const char *method
 static void local_part(hb_rest_reply *r, int status, const char *ctype, const void *body,
                        size_t len, int more) {
     call *c = (call *)((char *)r - offsetof(call, local));
-    if (!c->started) {
+    if (!c->stream) {
+        /* Kept (whole) until every node has applied it. */
+        c->status = status;
+        free(c->answer_ctype);
+        c->answer_ctype = ctype ? strdup(ctype) : NULL;
+        if (len > 0 && (c->answer = malloc(len)) != NULL) {
+            memcpy(c->answer, body, len);
+            c->answer_len = len;
+        }
+    } else if (!c->started) {
         c->started = 1;
         if (status != 200) { /* a bad request: every node says the same */
             call_reply(c, status, ctype, body, len, 0);
@@ -446,33 +532,41 @@ static void local_part(hb_rest_reply *r, int status, const char *ctype, const vo
         }
         call_reply(c, 200, ctype, NULL, 0, 1);
     }
-    if (len > 0)
+    if (c->stream && len > 0)
         call_reply(c, 200, NULL, body, len, 1);
     if (!more) {
         c->local_done = 1;
         if (c->listed)
-            invoke_check(c);
-        else
+            all_check(c);
+        else if (c->stream)
             call_reply(c, 200, NULL, NULL, 0, 0); /* the cluster left meanwhile */
+        else
+            call_reply(c, c->status, c->answer_ctype, c->answer, c->answer_len, 0);
         call_unref(c);
     }
 }
 
-static void invoke_everywhere(hb_cluster_hubs *h, const hb_rest_scope *sc, const char *method,
-                              const char *path, const char *query, const char *ctype,
-                              uint8_t *body, size_t len, hb_rest_reply *reply) {
+/* A call for every node of the hub that waits for all of them: :invoke
+ * (stream set: their clients' answers merged into one stream), or a
+ * membership change (answered once every node applied it, so that what
+ * the caller does next — a send to the group — finds every member). */
+static void everywhere(hb_cluster_hubs *h, const hb_rest_scope *sc, int stream,
+                       const char *method, const char *path, const char *query,
+                       const char *ctype, uint8_t *body, size_t len, hb_rest_reply *reply) {
     size_t chlen;
     char *ch;
     call *c;
     if (!hb_redis_up(h->redis) ||
-        (c = call_new(h, CALL_INVOKE, method, path, query, ctype, body, len, reply)) == NULL) {
+        (c = call_new(h, CALL_ALL, method, path, query, ctype, body, len, reply)) == NULL) {
         hb_azure_rest_local(h->az, method, path, query, ctype, body, len, reply);
         return;
     }
+    c->stream = stream;
     c->local.send = local_part;
     c->refs++; /* for the local part */
     c->self_counted = subscribed_to_hub(h, sc->hub);
-    hb_loop_timer_start(h->loop, &c->timer, INVOKE_TIMEOUT_MS, on_call_deadline);
+    hb_loop_timer_start(h->loop, &c->timer, stream ? INVOKE_TIMEOUT_MS : CALL_TIMEOUT_MS,
+                        on_call_deadline);
     ch = channel_of("hub", sc->hub, NULL, 0, &chlen);
     if (ch != NULL) {
         publish_call(h, c, ch, chlen);
@@ -481,7 +575,7 @@ static void invoke_everywhere(hb_cluster_hubs *h, const hb_rest_scope *sc, const
         c->expected = 0;
     }
     /* After the publish: the dispatcher may decode the body in place. */
-    hb_azure_rest_local(h->az, method, path, query, ctype, body, len, &c->local);
+    run_here(h, method, path, query, ctype, body, len, &c->local);
 }
 
 /* Does a group or user exist: here, or on a node subscribed to it. */
@@ -546,6 +640,10 @@ static void bus_rest(void *ud, const char *method, const char *path, const char 
             to_owner(h, sc.ids[0], method, path, query, ctype, body, len, reply);
             return;
         }
+        if (sc.membership) {
+            everywhere(h, &sc, 0, method, path, query, ctype, body, len, reply);
+            return;
+        }
         fire(h, "hub", &sc, method, path, query, ctype, body, len);
         break;
     case HB_REST_GROUP:
@@ -561,12 +659,12 @@ static void bus_rest(void *ud, const char *method, const char *path, const char 
         exists_anywhere(h, "user", &sc, method, path, query, ctype, body, len, reply);
         return;
     case HB_REST_INVOKE:
-        invoke_everywhere(h, &sc, method, path, query, ctype, body, len, reply);
+        everywhere(h, &sc, 1, method, path, query, ctype, body, len, reply);
         return;
     default:
         break;
     }
-    hb_azure_rest_local(h->az, method, path, query, ctype, body, len, reply);
+    run_here(h, method, path, query, ctype, body, len, reply);
 }
 
 /* --- receiving ------------------------------------------------------------------------------- */
@@ -651,7 +749,8 @@ static void on_request(hb_cluster_hubs *h, const hb_hubmsg *m) {
         if (h->answers)
             h->answers->prev = a;
         h->answers = a;
-        reply = &a->base;
+        run_here(h, method, path, query, ctype, body, m->body.len, &a->base);
+        goto done;
     }
     hb_azure_rest_local(h->az, method, path, query, ctype, body, m->body.len, reply);
 done:
@@ -671,7 +770,7 @@ static void on_answer(hb_cluster_hubs *h, const hb_hubmsg *m) {
         call_done(c);
         return;
     }
-    if (c->kind != CALL_INVOKE)
+    if (c->kind != CALL_ALL)
         return;
     /* Another node's stream: its lines go on in ours; a node that could
      * not run it (not 200) only counts as finished. */
@@ -679,7 +778,7 @@ static void on_answer(hb_cluster_hubs *h, const hb_hubmsg *m) {
         call_reply(c, 200, NULL, m->body.base, m->body.len, 1);
     if (!m->more) {
         c->finished++;
-        invoke_check(c);
+        all_check(c);
     }
 }
 
@@ -703,10 +802,58 @@ void hb_cluster_hubs_message(hb_cluster_hubs *h, const uint8_t *data, size_t len
 
 /* --- app servers: a tunnel to every node ------------------------------------------------------- */
 
-static void rebalance(hb_tunnel *t, const hb_cluster_node_info *n) {
+/* Asking an app server for a tunnel to a node that is gone would leave it
+ * a tunnel it retries for ever and sends some of its calls on. The
+ * listing may be seconds old, so each node's registry entry is read again
+ * first (a node that stopped cleanly has deleted it), and the tunnel found
+ * again by id (it may have closed meanwhile). */
+typedef struct rebalance_ask {
+    hb_cluster_hubs *h;
+    char tunnel[24];          /* one tunnel's id, or "" for every tunnel */
+    char node[72];
+} rebalance_ask;
+
+typedef struct rebalance_target {
+    const char *tunnel, *node, *addr;
+} rebalance_target;
+
+static void rebalance_one(void *ud, hb_tunnel *t) {
+    const rebalance_target *r = ud;
     char endpoint[300];
-    snprintf(endpoint, sizeof(endpoint), "http://%s", n->addr);
-    hb_azure_rebalance(t, endpoint, n->id);
+    if (r->tunnel[0] != '\0' && strcmp(r->tunnel, hb_azure_tunnel_id(t)) != 0)
+        return;
+    snprintf(endpoint, sizeof(endpoint), "http://%s", r->addr);
+    hb_azure_rebalance(t, endpoint, r->node);
+}
+
+static void on_node_entry(void *ud, const redisReply *reply) {
+    rebalance_ask *a = ud;
+    if (reply != NULL && reply->type == REDIS_REPLY_STRING && !a->h->stopped &&
+        reply->len > 0 && reply->len < 256) {
+        char addr[256];
+        rebalance_target r = {a->tunnel, a->node, addr};
+        memcpy(addr, reply->str, reply->len);
+        addr[reply->len] = '\0';
+        hb_azure_foreach_tunnel(a->h->az, rebalance_one, &r);
+    }
+    free(a);
+}
+
+static void rebalance(hb_cluster_hubs *h, const char *tunnel, const char *node) {
+    rebalance_ask *a = calloc(1, sizeof(*a));
+    char key[128];
+    const char *argv[2] = {"GET", key};
+    size_t lens[2] = {3, 0};
+    if (a == NULL || strlen(node) >= sizeof(a->node) || strlen(tunnel) >= sizeof(a->tunnel)) {
+        free(a);
+        return;
+    }
+    a->h = h;
+    snprintf(a->tunnel, sizeof(a->tunnel), "%s", tunnel);
+    snprintf(a->node, sizeof(a->node), "%s", node);
+    lens[1] = (size_t)snprintf(key, sizeof(key), HB_CLUSTER_NODE_PREFIX "%s", node);
+    if (hb_redis_command(h->redis, on_node_entry, a, 2, argv, lens) != 0)
+        free(a);
 }
 
 static void bus_tunnel(void *ud, hb_tunnel *t) {
@@ -715,16 +862,12 @@ static void bus_tunnel(void *ud, hb_tunnel *t) {
     const hb_cluster_node_info *list = hb_cluster_nodes_list(h->nodes, &n);
     for (size_t i = 0; i < n; i++)
         if (strcmp(list[i].id, h->node_id) != 0)
-            rebalance(t, &list[i]);
-}
-
-static void rebalance_to(void *ud, hb_tunnel *t) {
-    rebalance(t, ud);
+            rebalance(h, hb_azure_tunnel_id(t), list[i].id);
 }
 
 void hb_cluster_hubs_node_joined(hb_cluster_hubs *h, const hb_cluster_node_info *info) {
     if (!h->stopped)
-        hb_azure_foreach_tunnel(h->az, rebalance_to, (void *)info);
+        rebalance(h, "", info->id);
 }
 
 /* --- the directory, and the connections of nodes that died --------------------------------- */
@@ -763,13 +906,11 @@ static void batch_add(void *ud, hb_hub *hub, hb_hub_conn *c) {
         batch_flush(b);
 }
 
-void hb_cluster_hubs_redis_up(hb_cluster_hubs *h) {
+static void write_directory(hb_cluster_hubs *h) {
     const char *argv[2 + 2 * DIRECTORY_BATCH];
     size_t lens[2 + 2 * DIRECTORY_BATCH];
     char *owned[2 + 2 * DIRECTORY_BATCH];
     batch b = {h, argv, lens, owned, 2, 0};
-    if (h->stopped)
-        return;
     argv[0] = "HSET";
     lens[0] = 4;
     argv[1] = h->dir_key;
@@ -779,6 +920,53 @@ void hb_cluster_hubs_redis_up(hb_cluster_hubs *h) {
     if (b.failed)
         hb_log_warn("cluster", "cannot rewrite this node's connection directory in Redis now; "
                     "it is written again when Redis is back");
+}
+
+static void collect(void *ud, hb_hub *hub, hb_hub_conn *c) {
+    (void)hub;
+    hb_group_vec_push(ud, &c->member);
+}
+
+/* This node was away from Redis so long that another node reported its
+ * connections closed to the app servers: close them, so that their
+ * clients connect again and the app servers see them anew. */
+static void close_forgotten(hb_cluster_hubs *h) {
+    hb_group_vec v = {0};
+    hb_hubs_foreach_conn(h->hubs, collect, &v);
+    hb_log_warn("cluster", "this node was cut off from Redis for longer than its registry TTL "
+                "and another node reported its %zu connection%s closed to the app servers; "
+                "closing them so that their clients connect again", v.n, v.n == 1 ? "" : "s");
+    for (size_t i = 0; i < v.n; i++) {
+        hb_hub_conn *c = hb_hub_conn_of(v.items[i]);
+        c->ops->close(c, "this node was cut off from the cluster");
+    }
+    hb_group_vec_free(&v);
+}
+
+static void on_purged_mark(void *ud, const redisReply *reply) {
+    hb_cluster_hubs *h = ud;
+    int first = !h->ever_up;
+    if (h->stopped || reply == NULL)
+        return;
+    h->ever_up = 1;
+    /* A node that starts under the id of one that died finds the mark of
+     * that one's purge: nothing of this process was reported. */
+    if (!first && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0)
+        close_forgotten(h);
+    else
+        write_directory(h);
+}
+
+void hb_cluster_hubs_redis_up(hb_cluster_hubs *h) {
+    char key[300];
+    const char *argv[2] = {"DEL", key};
+    size_t lens[2] = {3, 0};
+    if (h->stopped)
+        return;
+    lens[1] = (size_t)snprintf(key, sizeof(key), "%s%s", purged_prefix, h->node_id);
+    /* DEL says whether the mark was there, and clears it. */
+    if (hb_redis_command(h->redis, on_purged_mark, h, 2, argv, lens) != 0)
+        write_directory(h);
 }
 
 typedef struct purge {
@@ -794,7 +982,7 @@ static void purge_free(purge *p) {
 }
 
 static int purge_command(purge *p, hb_redis_reply_cb cb, int argc, const char **argv) {
-    size_t lens[4];
+    size_t lens[6];
     for (int i = 0; i < argc; i++)
         lens[i] = strlen(argv[i]);
     return hb_redis_command(p->h->redis, cb, p, argc, argv, lens);
@@ -823,8 +1011,12 @@ static void on_purge_list(void *ud, const redisReply *reply) {
                 lost++;
         }
         {
-            const char *argv[2] = {"DEL", p->key};
-            purge_command(p, NULL, 2, argv);
+            const char *del[2] = {"DEL", p->key};
+            char mark[300];
+            const char *set[5] = {"SET", mark, p->h->node_id, "EX", PURGED_MARK_S};
+            snprintf(mark, sizeof(mark), "%s%s", purged_prefix, p->node);
+            purge_command(p, NULL, 2, del);
+            purge_command(p, NULL, 5, set);
         }
         hb_log_info("cluster", "node %s left with %zu connection%s: %zu disconnected event%s sent "
                     "to app servers%s",
@@ -953,10 +1145,10 @@ void hb_cluster_hubs_stop(hb_cluster_hubs *h) {
      * :invoke ends with its local part. */
     for (call *c = h->calls, *next; c != NULL; c = next) {
         next = c->next;
-        if (c->kind == CALL_INVOKE) {
+        if (c->kind == CALL_ALL) {
             c->expected = (long)c->finished;
             if (c->local_done)
-                invoke_check(c);
+                all_check(c);
             else
                 call_done(c);
         } else {

@@ -41,6 +41,8 @@ typedef struct rconn {
     int up;                   /* ready: connected and, for the subscriber, subscribed */
     size_t confirmed;         /* subscriptions confirmed on this connection */
     size_t expected;          /* ... of those sent when it connected */
+    uint64_t sub_sent;        /* (UN)SUBSCRIBEs sent on it, one channel each */
+    uint64_t sub_answered;    /* ... and answered, in order */
     unsigned attempts;        /* failed attempts since it was last up */
     uint64_t down_since;      /* loop ms */
     uint64_t last_warn;
@@ -77,9 +79,38 @@ struct hb_redis {
     hb_timer watchdog;
     hb_timer shutdown_timer;
     hb_deferred flush;        /* this turn's commands, written before the clients' */
+    struct barrier *barriers; /* waiting for (UN)SUBSCRIBEs to be answered */
 };
 
+/* hb_redis_sub_barrier()'s waiter: cb once sub_answered reaches target. */
+typedef struct barrier {
+    struct barrier *next;
+    uint64_t target;
+    void (*cb)(void *ud);
+    void *ud;
+} barrier;
+
+/* Runs the waiters whose (UN)SUBSCRIBEs are answered (all of them with
+ * all set: the connection is gone, its successor subscribes anew). */
+static void barriers_run(hb_redis *r, int all) {
+    rconn *rc = &r->conn[ROLE_SUB];
+    barrier **pp = &r->barriers;
+    while (*pp != NULL) {
+        barrier *b = *pp;
+        if (all || rc->sub_answered >= b->target) {
+            *pp = b->next;
+            b->cb(b->ud);
+            free(b);
+            pp = &r->barriers; /* cb may have added or run others */
+        } else {
+            pp = &b->next;
+        }
+    }
+}
+
 static void conn_connect(rconn *rc);
+static void on_flush(hb_deferred *d);
+static void barriers_run(hb_redis *r, int all);
 
 /* --- URL ------------------------------------------------------------------------ */
 
@@ -286,6 +317,8 @@ static void conn_drop(rconn *rc) {
     hb_timer_stop(&rc->timer);
     if (ac != NULL)
         redisAsyncFree(ac);
+    if (rc->role == ROLE_SUB)
+        barriers_run(rc->r, 1);
 }
 
 static void on_retry(hb_timer *t) {
@@ -316,6 +349,8 @@ static void conn_failed(rconn *rc, const char *why) {
     uint64_t t = now(r);
     rc->connected = 0;
     rc->up = 0;
+    if (rc->role == ROLE_SUB)
+        barriers_run(r, 1);
     hb_metrics_g.redis_errors++;
     snprintf(rc->last_error, sizeof(rc->last_error), "%s", why ? why : "unknown error");
     if (rc->attempts++ == 0) {
@@ -371,6 +406,8 @@ static void conn_lost(rconn *rc, const char *why) {
     int was_up = rc->up;
     rc->connected = 0;
     rc->up = 0;
+    if (rc->role == ROLE_SUB)
+        barriers_run(r, 1);
     rc->down_since = now(r);
     rc->attempts = 0;
     if (r->closing) {
@@ -474,8 +511,13 @@ static void on_sub_reply(redisAsyncContext *ac, void *reply_, void *privdata) {
             r->cbs.message != NULL && !r->closing)
             r->cbs.message(r->cbs.ud, ch->str, ch->len, (const uint8_t *)msg->str, msg->len);
     } else if (strcasecmp(kind, "psubscribe") == 0 || strcasecmp(kind, "subscribe") == 0) {
+        rc->sub_answered++;
         if (++rc->confirmed >= rc->expected && !rc->up)
             conn_is_up(rc);
+        barriers_run(r, 0);
+    } else if (strcasecmp(kind, "unsubscribe") == 0) {
+        rc->sub_answered++;
+        barriers_run(r, 0);
     }
 }
 
@@ -483,8 +525,10 @@ static void on_sub_reply(redisAsyncContext *ac, void *reply_, void *privdata) {
 static int send_subscribe(rconn *rc, const hb_slice *ch) {
     const char *argv[2] = {"SUBSCRIBE", (const char *)ch->base};
     size_t lens[2] = {9, ch->len};
-    return redisAsyncCommandArgv(rc->ac, on_sub_reply, NULL, 2, argv, lens) == REDIS_OK ? 0
-                                                                                        : HB_ENOMEM;
+    if (redisAsyncCommandArgv(rc->ac, on_sub_reply, NULL, 2, argv, lens) != REDIS_OK)
+        return HB_ENOMEM;
+    rc->sub_sent++;
+    return 0;
 }
 
 /* The command connection's first PING. An error (NOAUTH...) means this
@@ -576,6 +620,7 @@ static void conn_connect(rconn *rc) {
     ac->data = rc;
     rc->ac = ac;
     rc->confirmed = 0;
+    rc->sub_sent = rc->sub_answered = 0;
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     /* Pipelined: hiredis sends them once connected. */
@@ -601,7 +646,9 @@ static void conn_connect(rconn *rc) {
             send_subscribe(rc, &ch);
         }
         for (size_t i = 0; i < r->npatterns; i++)
-            redisAsyncCommand(ac, on_sub_reply, NULL, "PSUBSCRIBE %s", r->patterns[i]);
+            if (redisAsyncCommand(ac, on_sub_reply, NULL, "PSUBSCRIBE %s", r->patterns[i]) ==
+                REDIS_OK)
+                rc->sub_sent++;
     }
     hb_loop_timer_start(r->loop, &rc->timer, CONNECT_TIMEOUT_MS, on_connect_timeout);
 }
@@ -715,6 +762,7 @@ hb_redis_sub *hb_redis_sub_add(hb_redis *r, const char *channel, size_t len) {
     if (rc->ac != NULL && !r->closing) {
         hb_slice ch = {(const uint8_t *)sub->channel, len};
         send_subscribe(rc, &ch);
+        hb_loop_defer(r->loop, &r->flush, on_flush);
     }
     return sub;
 }
@@ -732,7 +780,9 @@ void hb_redis_sub_remove(hb_redis *r, hb_redis_sub *sub) {
     if (rc->ac != NULL && !r->closing) {
         const char *argv[2] = {"UNSUBSCRIBE", sub->channel};
         size_t lens[2] = {11, sub->len};
-        redisAsyncCommandArgv(rc->ac, on_sub_reply, NULL, 2, argv, lens);
+        if (redisAsyncCommandArgv(rc->ac, on_sub_reply, NULL, 2, argv, lens) == REDIS_OK)
+            rc->sub_sent++;
+        hb_loop_defer(r->loop, &r->flush, on_flush);
     }
     if (sub->prev != NULL)
         sub->prev->next = sub->next;
@@ -786,16 +836,37 @@ static int may_send(hb_redis *r, size_t size, const char *what) {
     return 0;
 }
 
-/* Writes what this turn queued on the command connection, at the end of
- * the turn but before the loop flushes the clients' sockets: a broadcast's
- * PUBLISH then leaves before this node's own fan-out is written (tens of
- * thousands of writes), so the other nodes deliver at the same time rather
- * than after it; and a turn's publishes still go out in one write. */
+/* Writes what this turn queued, at the end of the turn but before the
+ * loop flushes the clients' sockets: a broadcast's PUBLISH then leaves
+ * before this node's own fan-out is written (tens of thousands of writes),
+ * so the other nodes deliver at the same time rather than after it; and a
+ * turn's commands still go out in one write per connection. */
 static void on_flush(hb_deferred *d) {
     hb_redis *r = (hb_redis *)((char *)d - offsetof(hb_redis, flush));
-    rconn *rc = &r->conn[ROLE_CMD];
-    if (rc->ac != NULL && rc->connected && !r->closing)
-        redisAsyncHandleWrite(rc->ac);
+    /* The subscriber first: a SUBSCRIBE a node's answer depends on goes
+     * out before that answer. */
+    for (int i = 1; i >= 0; i--) {
+        rconn *rc = &r->conn[i];
+        if (rc->ac != NULL && rc->connected && !r->closing)
+            redisAsyncHandleWrite(rc->ac);
+    }
+}
+
+int hb_redis_sub_barrier(hb_redis *r, void (*cb)(void *ud), void *ud) {
+    rconn *rc = &r->conn[ROLE_SUB];
+    barrier *b;
+    if (rc->ac == NULL || rc->sub_answered >= rc->sub_sent || r->closing) {
+        cb(ud);
+        return 0;
+    }
+    if ((b = malloc(sizeof(*b))) == NULL)
+        return HB_ENOMEM;
+    b->target = rc->sub_sent;
+    b->cb = cb;
+    b->ud = ud;
+    b->next = r->barriers;
+    r->barriers = b;
+    return 0;
 }
 
 static void sent(hb_redis *r, size_t size) {

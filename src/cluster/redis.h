@@ -74,6 +74,13 @@ hb_redis_sub *hb_redis_sub_add(hb_redis *r, const char *channel, size_t len);
 /* UNSUBSCRIBEs and frees sub (NULL is accepted). Messages already on
  * their way may still arrive. */
 void hb_redis_sub_remove(hb_redis *r, hb_redis_sub *sub);
+/* Calls cb(ud) once Redis has answered every SUBSCRIBE and UNSUBSCRIBE
+ * sent so far (at once when none is waiting, and when the subscriber
+ * connection is lost: its successor subscribes anew). A node answers a
+ * join this way only once the group's channel really is subscribed, so
+ * the broadcast that follows it cannot miss this node. Returns 0 or
+ * HB_ENOMEM (cb not called). */
+int hb_redis_sub_barrier(hb_redis *r, void (*cb)(void *ud), void *ud);
 /* Connects both connections (and keeps them connected until
  * hb_redis_shutdown or hb_redis_free). Never fails: a Redis that cannot be
  * reached is retried. */

@@ -422,6 +422,10 @@ int hb_azure_rebalance(hb_tunnel *t, const char *endpoint, const char *target) {
     return err;
 }
 
+const char *hb_azure_tunnel_id(const hb_tunnel *t) {
+    return t->id;
+}
+
 void hb_azure_foreach_tunnel(hb_azure *az, void (*fn)(void *ud, hb_tunnel *t), void *ud) {
     hb_hub *hub = NULL;
     for (size_t i = 0; (hub = hb_hubs_at(az->hubs, i)) != NULL; i++) {
@@ -442,7 +446,18 @@ hb_tunnel *hb_tunnel__pick(hb_hub *hub) {
 }
 
 void hb_tunnel__close_all(hb_azure *az) {
-    (void)az;
-    /* Tunnels are WebSockets of the HTTP server, which closes them with
-     * the rest of its connections; their close callbacks clean up. */
+    hb_hub *hub;
+    /* The service is stopping: "going away" (1001), after which the app
+     * server's tunnel client reconnects (to this node once it is back, or
+     * it keeps its tunnels to the other nodes). Their close callbacks
+     * clean up. */
+    for (size_t i = 0; (hub = hb_hubs_at(az->hubs, i)) != NULL; i++) {
+        hb_hub_tunnels *ts = hb_hub_data(hub);
+        hb_tunnel *next;
+        for (hb_tunnel *t = ts ? ts->head : NULL; t != NULL; t = next) {
+            next = t->next; /* closing may free t */
+            if (!t->closed)
+                hb_ws_conn_close(t->ws, 1001, "the service is stopping");
+        }
+    }
 }

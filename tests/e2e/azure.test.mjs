@@ -65,8 +65,8 @@ process.on('exit', () => {
  * is connected). Stopped (SIGTERM, then SIGKILL) when test t ends. Resolves
  * { proc, label, exited, stop(signal), output() }.
  */
-async function startApp(t, hub, label = 'app') {
-  const proc = spawn(process.execPath, [APP, hub, connStr, label], {
+async function startApp(t, hub, label = 'app', cs = connStr) {
+  const proc = spawn(process.execPath, [APP, hub, cs, label], {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -640,6 +640,23 @@ describe('app servers', () => {
     await Promise.all(back);
     for (const s of socks) assert.equal((await ask(s, 'whoami')).label, 'B');
     assert.equal(bDisconnects, 0);
+  });
+
+  test('SIGTERM with app servers connected: their tunnels are closed (1001) and the service stops at once', T, async (t) => {
+    const own = await startServer({ ref: false, args: ['--access-key', KEY, '--allow-anonymous'] });
+    let stopped = false;
+    t.after(() => (stopped ? undefined : stopChecked(own)));
+    const hub = newHub();
+    await startApp(t, hub, 'app', `Endpoint=${own.url};AccessKey=${KEY};Version=1.0;`);
+    const sock = ioClient(own.url, { path: `/clients/socketio/hubs/${hub}`, transports: ['websocket'], reconnection: false });
+    t.after(() => sock.disconnect());
+    await connected(sock, 20000);
+    const bye = once(sock, 'disconnect', 20000);
+    stopped = true;
+    const r = await stopChecked(own);
+    await bye;
+    // Not held until the shutdown deadline by the tunnel's WebSocket.
+    assert.doesNotMatch(r.stderr, /shutdown deadline passed/);
   });
 
   test('no app server: a client is refused at once with a clear error', T, async (t) => {

@@ -22,10 +22,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
+import net from 'node:net';
 import path from 'node:path';
 import { io as ioClient } from 'socket.io-client';
 import { WebPubSubServiceClient } from '@azure/web-pubsub';
-import { startServer, REPO, IS_REF } from './lib/server.mjs';
+import { startServer, stopChecked, freePort, REPO, IS_REF } from './lib/server.mjs';
 import { connected, recorder, until, within, once } from './lib/sio.mjs';
 import { metrics, roundRobin, testCluster } from './lib/cluster.mjs';
 
@@ -180,6 +181,15 @@ test('rooms, io.emit and socket.broadcast reach the clients of every node, and n
   m[4].sock.emit('to-except', 'room-a', 'nobody', 'again');
   await marker(m[4], m);
   assert.deepEqual(m.map(({ rec }) => got(rec, 'room-msg').length), [2, 2, 1, 0, 0]);
+  // socketsJoin (a hub-wide :addToGroups with a group filter) is answered
+  // once every node applied it: a send to the new room right after it
+  // reaches the members of every node.
+  for (let i = 0; i < 3; i++) {
+    assert.equal(await ask(m[4].sock, 'sockets-join', 'room-a', `moved-${i}`), 'ok');
+    m[4].sock.emit('to-room', `moved-${i}`, `moved ${i}`);
+  }
+  await marker(m[4], m);
+  for (const i of [0, 1]) assert.deepEqual(got(m[i].rec, 'room-msg').slice(2), ['moved 0', 'moved 1', 'moved 2']);
   // A node's only member leaving and joining again at once: its node
   // unsubscribes from the group's channel and subscribes again while the
   // first answer may still be on its way; broadcasts must still arrive.
@@ -311,6 +321,76 @@ test('a node killed with SIGKILL: within the TTL the app server gets the disconn
   assert.equal((await askRetry(safe.sock, 'whoami')).id, safe.sock.id);
 });
 
+/**
+ * A TCP proxy to Redis for one node: cut() closes it (the node's Redis
+ * connections break and new ones are refused, while the others' go on),
+ * restore() listens again on the same port.
+ */
+async function redisProxy(t) {
+  const port = await freePort();
+  const sockets = new Set();
+  let server;
+  const restore = () => new Promise((resolve) => {
+    server = net.createServer((c) => {
+      const u = net.connect(cl.redisPort, '127.0.0.1');
+      const done = () => {
+        for (const x of [c, u]) { x.destroy(); sockets.delete(x); }
+      };
+      sockets.add(c);
+      sockets.add(u);
+      c.pipe(u);
+      u.pipe(c);
+      for (const x of [c, u]) { x.on('error', done); x.on('close', done); }
+    });
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const cut = () => new Promise((resolve) => {
+    server.close(() => resolve());
+    for (const x of sockets) x.destroy();
+  });
+  await restore();
+  t.after(() => cut());
+  return { url: `redis://127.0.0.1:${port}`, cut, restore };
+}
+
+test('a node cut off from Redis for longer than the TTL: the others report its clients gone, and it closes them when it is back', T, async (t) => {
+  const hub = newHub();
+  await startApp(t, hub, nodes[0]);
+  const proxy = await redisProxy(t);
+  const cut = await startServer({
+    ref: false,
+    args: ['--access-key', KEY, '--allow-anonymous', '--redis', proxy.url, '--node-id', 'cut-off',
+      '--node-ttl', String(TTL_S)],
+  });
+  cut.id = 'cut-off';
+  let stopped = false;
+  t.after(() => (stopped ? undefined : stopChecked(cut)));
+  await ready(cut, 4);
+  await until(async () => (await tunnels(cut)) > 0, WAIT_MS, 'a tunnel to the new node', 100);
+  const safe = await member(t, hub, nodes[1]);
+  const before = (await ask(safe.sock, 'server-disconnects')).length;
+  const stranded = await member(t, hub, cut);
+  const gone = once(stranded.sock, 'disconnect', 4 * WAIT_MS);
+  await proxy.cut();
+  // Within the TTL the others take it for dead and tell the app server.
+  // (askRetry: the app server's calls that go through the cut node's
+  // tunnel cannot reach other nodes meanwhile.)
+  await until(async () => (await askRetry(safe.sock, 'server-disconnects')).length === before + 1,
+    WAIT_MS, 'the disconnected event of the stranded client', 200);
+  await proxy.restore();
+  // Back, the node learns it and closes the client, which would reconnect.
+  // (The app server may have closed it already through the cut node's own
+  // tunnel, when it handled the disconnected event.)
+  await gone;
+  await ready(cut, 4);
+  assert.match(cut.stderr(), /cut off from Redis for longer than its registry TTL/);
+  // Leave the cluster as it was (a node still listed would be offered to
+  // the next test's app server).
+  stopped = true;
+  await stopChecked(cut);
+  await Promise.all(nodes.map((n) => ready(n, 3)));
+});
+
 test('a Redis restart: the nodes rebuild their subscriptions and directory, and hubs cross nodes again', T, async (t) => {
   const hub = newHub();
   await startApp(t, hub, nodes[0]);
@@ -328,7 +408,12 @@ test('a Redis restart: the nodes rebuild their subscriptions and directory, and 
   await cl.restartRedis();
   await Promise.all(nodes.map((n) => ready(n, 3)));
   m[2].sock.emit('to-room', 'outage-room', 'after the restart');
-  for (const x of m) await until(() => got(x.rec, 'room-msg').includes('after the restart'), WAIT_MS, 'room-msg after the restart');
+  try {
+    for (const x of m) await until(() => got(x.rec, 'room-msg').includes('after the restart'), WAIT_MS, 'room-msg after the restart');
+  } catch (e) {
+    const logs = nodes.map((n) => `--- ${n.id} ---\n${n.stderr().slice(-2500)}`).join('\n');
+    throw new Error(`${e.message}: got ${m.map((x) => JSON.stringify(got(x.rec, 'room-msg')))}\n${logs}`);
+  }
   await svc0.sendToAll('42["after"]', { contentType: 'text/plain' });
   for (const x of m) await x.rec.waitFor('after', 1, WAIT_MS);
   assert.deepEqual(m.map((x) => x.rec.of('during').length), [1, 0, 0]);

@@ -63,12 +63,14 @@ static void test_filter_ids(void **state) {
     hb_rest_scope_of("POST", "/api/hubs/h/:addToGroups", "", (const uint8_t *)join,
                      strlen(join), &sc);
     assert_int_equal(sc.kind, HB_REST_HUB);
+    assert_int_equal(sc.membership, 1);
     assert_int_equal(sc.nids, 2);
     assert_string_equal(sc.ids[0], "n1aaaaaaX");
     assert_string_equal(sc.ids[1], "n1aaaaaaY");
     /* from the query for :send; anything else in the filter widens it */
     hb_rest_scope_of("POST", "/api/hubs/h/:send", "filter=connectionId%20eq%20'abc'",
                      (const uint8_t *)"", 0, &sc);
+    assert_int_equal(sc.membership, 0);
     assert_int_equal(sc.nids, 1);
     assert_string_equal(sc.ids[0], "abc");
     hb_rest_scope_of("POST", "/api/hubs/h/:send",
