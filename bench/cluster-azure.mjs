@@ -43,7 +43,7 @@ async function timed(fn) {
 }
 
 function startNode(redisUrl, id) {
-  const args = ['--access-key', KEY, '--allow-anonymous', '--log-level', 'warn'];
+  const args = ['--access-key', KEY, '--allow-anonymous'];
   if (redisUrl) args.push('--redis', redisUrl, '--node-id', id);
   return startServer({ ref: false, args });
 }
