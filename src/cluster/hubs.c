@@ -865,6 +865,9 @@ static void bus_tunnel(void *ud, hb_tunnel *t) {
             rebalance(h, hb_azure_tunnel_id(t), list[i].id);
 }
 
+/* Every node asks every app server it has a tunnel of, not only the node
+ * the app server first connected to (that one may be gone): the new node
+ * keeps one tunnel per app server and closes the others. */
 void hb_cluster_hubs_node_joined(hb_cluster_hubs *h, const hb_cluster_node_info *info) {
     if (!h->stopped)
         rebalance(h, "", info->id);

@@ -61,7 +61,7 @@ void hb_azure_rest_local(hb_azure *az, const char *method, const char *path, con
 int hb_azure_rebalance(hb_tunnel *t, const char *endpoint, const char *target);
 /* The tunnel's id (the ConnectionId of its ConnectionConnected). */
 const char *hb_azure_tunnel_id(const hb_tunnel *t);
-/* Calls fn for every open tunnel that an app server opened on its own. */
+/* Calls fn for every open tunnel. */
 void hb_azure_foreach_tunnel(hb_azure *az, void (*fn)(void *ud, hb_tunnel *t), void *ud);
 /* Tells an app server of hub that connection conn_id (of user_id, may be
  * NULL) is gone without this node having held it (its node died): a

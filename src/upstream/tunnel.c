@@ -431,7 +431,7 @@ void hb_azure_foreach_tunnel(hb_azure *az, void (*fn)(void *ud, hb_tunnel *t), v
     for (size_t i = 0; (hub = hb_hubs_at(az->hubs, i)) != NULL; i++) {
         hb_hub_tunnels *ts = hb_hub_data(hub);
         for (hb_tunnel *t = ts ? ts->head : NULL; t != NULL; t = t->next)
-            if (!t->closed && !t->targeted)
+            if (!t->closed)
                 fn(ud, t);
     }
 }

@@ -321,6 +321,30 @@ test('a node killed with SIGKILL: within the TTL the app server gets the disconn
   assert.equal((await askRetry(safe.sock, 'whoami')).id, safe.sock.id);
 });
 
+test('a node that joins after the app server\'s first node died still gets a tunnel of it', T, async (t) => {
+  const hub = newHub();
+  const first = await cl.startNode();
+  await Promise.all([first, ...nodes].map((n) => ready(n, 4)));
+  await startApp(t, hub, first);
+  first.proc.kill('SIGKILL');
+  await new Promise((resolve) => first.proc.once('exit', resolve));
+  await Promise.all(nodes.map((n) => ready(n, 3)));
+  const late = await cl.startNode();
+  let stopped = false;
+  t.after(() => (stopped ? undefined : stopChecked(late)));
+  await Promise.all([late, ...nodes].map((n) => ready(n, 4)));
+  // Every node with a tunnel of the app asks it; the new node keeps one.
+  await until(async () => (await tunnels(late)) === 1, WAIT_MS, 'a tunnel on the new node', 100);
+  // (The app server still sends some calls on its tunnel to the dead node:
+  // a lost CONNECT answer is retried by the client.)
+  const m = await member(t, hub, late, { ...WS, timeout: 3000, reconnection: true, reconnectionDelay: 100 });
+  assert.equal((await askRetry(m.sock, 'whoami')).id, m.sock.id);
+  m.sock.disconnect();
+  stopped = true;
+  await stopChecked(late);
+  await Promise.all(nodes.map((n) => ready(n, 3)));
+});
+
 /**
  * A TCP proxy to Redis for one node: cut() closes it (the node's Redis
  * connections break and new ones are refused, while the others' go on),
