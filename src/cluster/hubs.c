@@ -119,7 +119,7 @@ struct hb_cluster_hubs {
     char *dir_key;            /* hubbub:conns:<node id> */
     hb_redis_sub *inbox;
     hub_sub *hub_subs;
-    call *calls;
+    call *calls, *calls_tail; /* oldest first: answers mostly come in order */
     answer *answers;
     hb_timer purge_timer;
     int purging, started, stopped;
@@ -345,6 +345,8 @@ static void call_done(call *c) {
         c->h->calls = c->next;
     if (c->next)
         c->next->prev = c->prev;
+    else if (c->h->calls_tail == c)
+        c->h->calls_tail = c->prev;
     c->next = c->prev = NULL;
     hb_timer_stop(&c->timer);
     call_unref(c);
@@ -441,10 +443,12 @@ static call *call_new(hb_cluster_hubs *h, int kind, const char *method, const ch
         memcpy(c->body, body, len);
     c->body[len] = '\0';
     c->len = len;
-    c->next = h->calls;
-    if (h->calls)
-        h->calls->prev = c;
-    h->calls = c;
+    c->prev = h->calls_tail;
+    if (h->calls_tail)
+        h->calls_tail->next = c;
+    else
+        h->calls = c;
+    h->calls_tail = c;
     return c;
 }
 
