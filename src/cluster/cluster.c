@@ -492,15 +492,6 @@ static void fetch_finish(pending *p, int err) {
     pending_free(p);
 }
 
-static void fetch_check(pending *p) {
-    if (p->nodes_known && p->answered >= p->nodes)
-        fetch_finish(p, 0);
-}
-
-static void on_fetch_timeout(hb_timer *t) {
-    fetch_finish((pending *)((char *)t - offsetof(pending, timer)), HB_ETIMEDOUT);
-}
-
 /* A serverSideEmit of this node is over: the answers that came. */
 static void emit_finish(pending *p, int err) {
     size_t n = p->answered;
@@ -514,13 +505,29 @@ static void emit_finish(pending *p, int err) {
     pending_free(p);
 }
 
-static void emit_check(pending *p) {
-    if (p->nodes_known && p->answered >= p->nodes)
-        emit_finish(p, 0);
+/* A request of this node ends: a fetch or a serverSideEmit reports what
+ * came with err; a broadcast with acks stops waiting for the nodes still
+ * to report. */
+static void pending_end(pending *p, int err) {
+    if (p->type == P_FETCH) {
+        fetch_finish(p, err);
+    } else if (p->type == P_EMIT) {
+        emit_finish(p, err);
+    } else {
+        hb_sio_bus_acks *a = p->acks;
+        pending_free(p);
+        hb_sio_bus_acks_release(a);
+    }
 }
 
-static void on_emit_timeout(hb_timer *t) {
-    emit_finish((pending *)((char *)t - offsetof(pending, timer)), HB_ETIMEDOUT);
+/* A fetch or serverSideEmit is over once every counted node answered. */
+static void pending_check(pending *p) {
+    if (p->nodes_known && p->answered >= p->nodes)
+        pending_end(p, 0);
+}
+
+static void on_pending_timeout(hb_timer *t) {
+    pending_end((pending *)((char *)t - offsetof(pending, timer)), HB_ETIMEDOUT);
 }
 
 /* One node's answer (JSON text) to a serverSideEmit of this node. */
@@ -535,7 +542,7 @@ static void emit_answer(pending *p, const char *json, size_t len) {
     a[p->alen] = '\0';
     p->answers = a;
     p->answered++;
-    emit_check(p);
+    pending_check(p);
 }
 
 typedef struct numsub_ctx {
@@ -556,25 +563,15 @@ static void on_numsub(void *ud, const redisReply *reply) {
         reply->element[1]->type == REDIS_REPLY_INTEGER)
         subs = reply->element[1]->integer;
     if (subs < 0) {
-        if (p->type == P_FETCH) {
-            fetch_finish(p, HB_ECLUSTER);
-        } else if (p->type == P_EMIT) {
-            emit_finish(p, HB_ECLUSTER);
-        } else {
-            hb_sio_bus_acks *a = p->acks;
-            pending_free(p);
-            hb_sio_bus_acks_release(a);
-        }
+        pending_end(p, HB_ECLUSTER);
         return;
     }
     p->nodes = subs > 1 ? (size_t)subs - 1 : 0;
     p->nodes_known = 1;
-    if (p->type == P_FETCH)
-        fetch_check(p);
-    else if (p->type == P_EMIT)
-        emit_check(p);
-    else
+    if (p->type == P_ACKS)
         hb_sio_bus_acks_nodes(p->acks, p->nodes); /* may cancel (free) p */
+    else
+        pending_check(p);
 }
 
 /* Counts the nodes, then publishes the request: both on the commands
@@ -627,7 +624,7 @@ static int bus_fetch(void *ud, const hb_sio_bus_req *sel, unsigned timeout_ms,
         pending_free(p);
         return err;
     }
-    hb_loop_timer_start(c->loop, &p->timer, timeout_ms, on_fetch_timeout);
+    hb_loop_timer_start(c->loop, &p->timer, timeout_ms, on_pending_timeout);
     return 0;
 }
 
@@ -698,7 +695,7 @@ static int bus_server_emit(void *ud, const char *nsp, const char *event, const c
         return err;
     }
     if (p != NULL)
-        hb_loop_timer_start(c->loop, &p->timer, timeout_ms, on_emit_timeout);
+        hb_loop_timer_start(c->loop, &p->timer, timeout_ms, on_pending_timeout);
     return 0;
 }
 
@@ -726,7 +723,7 @@ static void on_response(hb_cluster *c, const uint8_t *data, size_t len) {
                 json_array_append(p->sockets, x);
             }
             p->answered++;
-            fetch_check(p);
+            pending_check(p);
         }
     } else if (r.type == HB_CLUSTER_REQ_BROADCAST_CLIENT_COUNT) {
         hb_sio_bus_acks_count(p->acks, r.client_count); /* may cancel (free) p */
@@ -739,18 +736,8 @@ static void on_response(hb_cluster *c, const uint8_t *data, size_t len) {
 /* Every request of this node ends now: fetches with what came, broadcasts
  * with acks without the nodes still to report; relayed answers stop. */
 static void settle_all(hb_cluster *c) {
-    while (c->pending != NULL) {
-        pending *p = c->pending;
-        if (p->type == P_FETCH) {
-            fetch_finish(p, HB_ECLUSTER);
-        } else if (p->type == P_EMIT) {
-            emit_finish(p, HB_ECLUSTER);
-        } else {
-            hb_sio_bus_acks *a = p->acks;
-            pending_free(p);
-            hb_sio_bus_acks_release(a);
-        }
-    }
+    while (c->pending != NULL)
+        pending_end(c->pending, HB_ECLUSTER);
     while (c->relays != NULL)
         relay_unlink(c->relays);
 }

@@ -136,6 +136,17 @@ static int pack_cstr(msgpack_packer *pk, const char *s) {
     return msgpack_pack_str_with_body(pk, s, strlen(s));
 }
 
+/* A map entry "key": value (string), and "key": value (integer). */
+static int pack_str_field(msgpack_packer *pk, const char *key, const char *value) {
+    int err = pack_cstr(pk, key);
+    return err != 0 ? err : pack_cstr(pk, value);
+}
+
+static int pack_int_field(msgpack_packer *pk, const char *key, int value) {
+    int err = pack_cstr(pk, key);
+    return err != 0 ? err : msgpack_pack_int(pk, value);
+}
+
 static int pack_rooms(msgpack_packer *pk, const hb_slice *rooms, size_t n) {
     int err = msgpack_pack_array(pk, n);
     for (size_t i = 0; i < n && err == 0; i++)
@@ -148,17 +159,13 @@ static int pack_rooms(msgpack_packer *pk, const hb_slice *rooms, size_t n) {
 static int pack_packet(msgpack_packer *pk, const hb_sio_bus_msg *m, json_t *data) {
     int err = msgpack_pack_map(pk, 3);
     if (err == 0)
-        err = pack_cstr(pk, "type");
-    if (err == 0)
-        err = msgpack_pack_int(pk, 2);
+        err = pack_int_field(pk, "type", 2);
     if (err == 0)
         err = pack_cstr(pk, "data");
     if (err == 0)
         err = pack_json(pk, data, m->bins, m->nbins);
     if (err == 0)
-        err = pack_cstr(pk, "nsp");
-    if (err == 0)
-        err = pack_cstr(pk, m->nsp);
+        err = pack_str_field(pk, "nsp", m->nsp);
     return err;
 }
 
@@ -247,17 +254,11 @@ int hb_cluster_proto_encode_bcast_req(const char *uid, const char *req_id,
     /* {uid, requestId, type: 7, packet, opts}, as RedisAdapter.broadcastWithAck */
     err = msgpack_pack_map(&pk, 5);
     if (err == 0)
-        err = pack_cstr(&pk, "uid");
+        err = pack_str_field(&pk, "uid", uid);
     if (err == 0)
-        err = pack_cstr(&pk, uid);
+        err = pack_str_field(&pk, "requestId", req_id);
     if (err == 0)
-        err = pack_cstr(&pk, "requestId");
-    if (err == 0)
-        err = pack_cstr(&pk, req_id);
-    if (err == 0)
-        err = pack_cstr(&pk, "type");
-    if (err == 0)
-        err = msgpack_pack_int(&pk, HB_CLUSTER_REQ_BROADCAST);
+        err = pack_int_field(&pk, "type", HB_CLUSTER_REQ_BROADCAST);
     if (err == 0)
         err = pack_cstr(&pk, "packet");
     if (err == 0)
@@ -283,13 +284,9 @@ int hb_cluster_proto_encode_ack(const char *req_id, const char *json, size_t jle
     /* {type: 9, requestId, packet}, as the adapter's ack relay */
     err = msgpack_pack_map(&pk, 3);
     if (err == 0)
-        err = pack_cstr(&pk, "type");
+        err = pack_int_field(&pk, "type", HB_CLUSTER_REQ_BROADCAST_ACK);
     if (err == 0)
-        err = msgpack_pack_int(&pk, HB_CLUSTER_REQ_BROADCAST_ACK);
-    if (err == 0)
-        err = pack_cstr(&pk, "requestId");
-    if (err == 0)
-        err = pack_cstr(&pk, req_id);
+        err = pack_str_field(&pk, "requestId", req_id);
     if (err == 0)
         err = pack_cstr(&pk, "packet");
     if (err == 0)

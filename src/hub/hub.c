@@ -102,11 +102,8 @@ hb_hub *hb_hubs_get(hb_hubs *hubs, const char *name, int create) {
     return h;
 }
 
-hb_hub *hb_hubs_at(hb_hubs *hubs, size_t i) {
-    hb_hub *h = hubs->head;
-    while (h != NULL && i-- > 0)
-        h = h->next;
-    return h;
+hb_hub *hb_hubs_next(hb_hubs *hubs, hb_hub *h) {
+    return h == NULL ? hubs->head : h->next;
 }
 
 void hb_hubs_drop_unused(hb_hubs *hubs, hb_hub *hub) {

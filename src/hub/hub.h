@@ -81,8 +81,10 @@ void hb_hubs_free(hb_hubs *hubs, void (*free_data)(void *data));
  * on ENOMEM. */
 hb_hub *hb_hubs_get(hb_hubs *hubs, const char *name, int create);
 
-/* The i-th hub (in no particular order), NULL past the last. */
-hb_hub *hb_hubs_at(hb_hubs *hubs, size_t i);
+/* The hub after h (the first when h is NULL), in no particular order;
+ * NULL past the last: for (h = hb_hubs_next(hubs, NULL); h; h =
+ * hb_hubs_next(hubs, h)). */
+hb_hub *hb_hubs_next(hb_hubs *hubs, hb_hub *h);
 /* Frees hub if it has no connection and no data (nothing refers to it). */
 void hb_hubs_drop_unused(hb_hubs *hubs, hb_hub *hub);
 

@@ -427,8 +427,7 @@ const char *hb_azure_tunnel_id(const hb_tunnel *t) {
 }
 
 void hb_azure_foreach_tunnel(hb_azure *az, void (*fn)(void *ud, hb_tunnel *t), void *ud) {
-    hb_hub *hub = NULL;
-    for (size_t i = 0; (hub = hb_hubs_at(az->hubs, i)) != NULL; i++) {
+    for (hb_hub *hub = hb_hubs_next(az->hubs, NULL); hub; hub = hb_hubs_next(az->hubs, hub)) {
         hb_hub_tunnels *ts = hb_hub_data(hub);
         for (hb_tunnel *t = ts ? ts->head : NULL; t != NULL; t = t->next)
             if (!t->closed)
@@ -446,12 +445,11 @@ hb_tunnel *hb_tunnel__pick(hb_hub *hub) {
 }
 
 void hb_tunnel__close_all(hb_azure *az) {
-    hb_hub *hub;
     /* The service is stopping: "going away" (1001), after which the app
      * server's tunnel client reconnects (to this node once it is back, or
      * it keeps its tunnels to the other nodes). Their close callbacks
      * clean up. */
-    for (size_t i = 0; (hub = hb_hubs_at(az->hubs, i)) != NULL; i++) {
+    for (hb_hub *hub = hb_hubs_next(az->hubs, NULL); hub; hub = hb_hubs_next(az->hubs, hub)) {
         hb_hub_tunnels *ts = hb_hub_data(hub);
         hb_tunnel *next;
         for (hb_tunnel *t = ts ? ts->head : NULL; t != NULL; t = next) {

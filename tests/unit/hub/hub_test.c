@@ -73,7 +73,7 @@ static void test_watch_and_users(void **state) {
     assert_string_equal(s.text, "+u:ann +c:A +c:B +c:C +g:room -c:A -g:room -c:C -u:ann -c:B ");
     assert_int_equal(hb_hub_count(hub), 0);
     hb_hubs_drop_unused(hubs, hub);
-    assert_null(hb_hubs_at(hubs, 0));
+    assert_null(hb_hubs_next(hubs, NULL));
     hb_hubs_free(hubs, NULL);
 }
 
