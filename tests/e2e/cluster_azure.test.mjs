@@ -18,7 +18,7 @@
 // what must arrive has: the extension sends each REST call on a tunnel it
 // picks at random, so two broadcasts of the app may enter the cluster on
 // different nodes and cross Redis on different connections, in either
-// order (as on Azure's service, which has several instances too). A marker
+// order (docs/cluster.md, "Order"). A marker
 // sent after the expected messages arrived makes it very likely that a
 // stray one would have arrived as well; the order of separate broadcasts
 // is not checked.
