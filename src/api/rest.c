@@ -21,6 +21,7 @@
 #include "eio/payload.h"
 #include "eio/server.h"
 #include "http/query.h"
+#include "hub/perm.h"
 #include "hubbub/error.h"
 
 #define MAX_SEGMENTS 8
@@ -295,6 +296,7 @@ static int select_conns(hb_hub *hub, const char *group, const hb_filter *f, hb_g
 typedef struct req {
     const hb_rest_ctx *ctx;
     const char *method;
+    const char *path;        /* as requested, not decoded */
     char *seg[MAX_SEGMENTS]; /* decoded path segments after /api/hubs/{hub} */
     size_t nseg;
     hb_hub *hub;
@@ -487,6 +489,244 @@ static void exists(req *r, int found) {
 
 static int user_exists(hb_hub *hub, const char *user) {
     return hb_groups_size(hb_hub_users(hub), user, strlen(user)) > 0;
+}
+
+/* Takes c out of every group (the namespace ones too: Azure removes them
+ * all, and so would a client that leaves). */
+static void leave_all(hb_hub *hub, hb_hub_conn *c) {
+    while (c->member.links != NULL) {
+        size_t len;
+        const char *g = hb_group_link_name(c->member.links, &len);
+        hb_groups_leave(hb_hub_groups(hub), &c->member, g, len);
+    }
+}
+
+/* PUT/DELETE users/{user}/groups/{group}, DELETE users/{user}/groups:
+ * for the user's connections now (Azure keeps no membership for a user's
+ * later connections either). */
+static void user_groups(req *r, const char *user, const char *group, int add) {
+    hb_group_vec v = {0};
+    if (select_user(r, user, NULL, &v) != 0) {
+        hb_group_vec_free(&v);
+        reply_error(r->reply, 500, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < v.n; i++) {
+        hb_hub_conn *c = hb_hub_conn_of(v.items[i]);
+        if (group == NULL)
+            leave_all(r->hub, c);
+        else if (add)
+            hb_groups_join(hb_hub_groups(r->hub), &c->member, group, strlen(group));
+        else
+            hb_groups_leave(hb_hub_groups(r->hub), &c->member, group, strlen(group));
+    }
+    hb_group_vec_free(&v);
+    reply_empty(r->reply, add ? 200 : 204);
+}
+
+/* PUT (grant), DELETE (revoke), HEAD/GET (check) of
+ * permissions/{perm}/connections/{id}[?targetName=group]. */
+static void permission(req *r, const char *perm, const char *id) {
+    hb_hub_conn *c = hb_hub_find(r->hub, id);
+    char target[1025];
+    const char *t = query_value(r, "targetName", target, sizeof(target)) > 0 ? target : NULL;
+    int put = strcmp(r->method, "PUT") == 0, del = strcmp(r->method, "DELETE") == 0;
+    if (!put && !del && strcmp(r->method, "HEAD") != 0 && strcmp(r->method, "GET") != 0) {
+        reply_error(r->reply, 405, "use PUT, DELETE or HEAD");
+    } else if (!hb_perm_known(perm)) {
+        reply_error(r->reply, 400, "the permission must be sendToGroup or joinLeaveGroup");
+    } else if (put) {
+        if (c == NULL)
+            reply_error(r->reply, 404, "no such connection");
+        else if (hb_perm_grant(&c->perms, perm, t) != 0)
+            reply_error(r->reply, 500, "out of memory");
+        else
+            reply_empty(r->reply, 200);
+    } else if (del) {
+        if (c != NULL)
+            hb_perm_revoke(&c->perms, perm, t);
+        reply_empty(r->reply, 204);
+    } else {
+        exists(r, c != NULL && hb_perm_has(c->perms, perm, t));
+    }
+}
+
+/* --- listing a group's connections, a page at a time ------------------------------------ */
+
+/* A page is the members whose connection id sorts after the continuation
+ * token (the last id of the previous page), in id order. A token that is
+ * an id keeps paging stateless, so a cluster can ask every node for the
+ * same page and merge their answers (hb_rest_list_merge). */
+typedef struct page_opts {
+    long size;               /* maxpagesize: 1..200, default 200 */
+    long top;                /* at most this many in all; -1: no limit */
+    char after[256];         /* continuationToken; "" for the first page */
+} page_opts;
+
+#define PAGE_MAX 200
+
+static long query_long(const char *q, const char *key, long dflt, long min, long max, int *bad) {
+    char v[32], *end;
+    long n;
+    int l = hb_http_query_get(q, strlen(q), key, v, sizeof(v));
+    if (l < 0)
+        return dflt;
+    n = strtol(v, &end, 10);
+    if (l == 0 || *end != '\0' || n < min || n > max)
+        *bad = 1;
+    return n;
+}
+
+static const char *page_opts_of(const char *query, page_opts *o) {
+    int bad = 0;
+    o->size = query_long(query, "maxpagesize", PAGE_MAX, 1, PAGE_MAX, &bad);
+    if (bad)
+        return "maxpagesize must be between 1 and 200";
+    o->top = query_long(query, "top", -1, 1, 0x7fffffffL, &bad);
+    if (bad)
+        return "top must be a positive number";
+    if (hb_http_query_get(query, strlen(query), "continuationToken", o->after,
+                          sizeof(o->after)) < 0)
+        o->after[0] = '\0';
+    return NULL;
+}
+
+static int by_connection_id(const void *a, const void *b) {
+    const char *x = json_string_value(json_object_get(*(json_t *const *)a, "connectionId"));
+    const char *y = json_string_value(json_object_get(*(json_t *const *)b, "connectionId"));
+    return strcmp(x ? x : "", y ? y : "");
+}
+
+/* Writes "&key=value" (value %-encoded) at out, which has room for
+ * 2 + strlen(key) + 3 * strlen(value) bytes and a NUL; returns the bytes
+ * written. */
+static size_t query_add(char *out, const char *key, const char *value) {
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = (size_t)sprintf(out, "&%s=", key);
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~') {
+            out[n++] = (char)*p;
+        } else {
+            out[n++] = '%';
+            out[n++] = hex[*p >> 4];
+            out[n++] = hex[*p & 15];
+        }
+    }
+    out[n] = '\0';
+    return n;
+}
+
+/* path?maxpagesize=..[&top=..]&continuationToken=last[&api-version=..]:
+ * the next page's address, relative to the endpoint as Azure's SDKs take
+ * it. A new string. */
+static char *next_link(const char *path, const char *query, const page_opts *o, size_t taken,
+                       const char *last) {
+    char num[24], ver[64];
+    size_t cap = strlen(path) + 3 * strlen(last) + 3 * sizeof(ver) + 128, n;
+    char *link = malloc(cap);
+    if (link == NULL)
+        return NULL;
+    n = (size_t)sprintf(link, "%s?maxpagesize=%ld", path, o->size);
+    if (o->top >= 0) {
+        snprintf(num, sizeof(num), "%ld", o->top - (long)taken);
+        n += query_add(link + n, "top", num);
+    }
+    n += query_add(link + n, "continuationToken", last);
+    if (hb_http_query_get(query, strlen(query), "api-version", ver, sizeof(ver)) > 0)
+        query_add(link + n, "api-version", ver);
+    return link;
+}
+
+/* The page of entries (GroupMember objects, taken), given that some node
+ * had more past its own page (more): sorted, cut to the page, with a
+ * nextLink on path when anything is left. Returns the JSON text. */
+static char *page_body(json_t *entries, int more, const char *path, const char *query,
+                       const page_opts *o) {
+    size_t n = json_array_size(entries), take;
+    long want = o->top >= 0 && o->top < o->size ? o->top : o->size;
+    json_t **v = n ? malloc(n * sizeof(*v)) : NULL, *page = json_array(), *root;
+    char *text;
+    for (size_t i = 0; v != NULL && i < n; i++)
+        v[i] = json_array_get(entries, i);
+    if (v != NULL)
+        qsort(v, n, sizeof(*v), by_connection_id);
+    take = n < (size_t)want ? n : (size_t)want;
+    for (size_t i = 0; v != NULL && i < take; i++)
+        json_array_append(page, v[i]);
+    more = more || n > take;
+    if (o->top >= 0 && (long)take >= o->top)
+        more = 0;
+    root = json_pack("{s:o}", "value", page);
+    if (root != NULL && more && take > 0) {
+        const char *last = json_string_value(json_object_get(v[take - 1], "connectionId"));
+        char *link = next_link(path, query, o, take, last ? last : "");
+        if (link != NULL)
+            json_object_set_new(root, "nextLink", json_string(link));
+        free(link);
+    }
+    text = root ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(root);
+    json_decref(entries);
+    free(v);
+    return text;
+}
+
+/* GET groups/{group}/connections?maxpagesize=&top=&continuationToken= */
+static void list_group(req *r, const char *group, const char *path) {
+    page_opts o;
+    hb_group_vec v = {0};
+    json_t *entries = json_array();
+    const char *why = page_opts_of(r->query, &o);
+    char *text;
+    if (why != NULL) {
+        json_decref(entries);
+        reply_error(r->reply, 400, why);
+        return;
+    }
+    select_conns(r->hub, group, NULL, &v);
+    for (size_t i = 0; i < v.n; i++) {
+        hb_hub_conn *c = hb_hub_conn_of(v.items[i]);
+        json_t *e;
+        if (strcmp(c->id, o.after) <= 0)
+            continue;
+        e = json_pack("{s:s}", "connectionId", c->id);
+        if (c->user_id != NULL)
+            json_object_set_new(e, "userId", json_string(c->user_id));
+        json_array_append_new(entries, e);
+    }
+    hb_group_vec_free(&v);
+    text = page_body(entries, 0, path, r->query, &o);
+    if (text == NULL) {
+        reply_error(r->reply, 500, "out of memory");
+        return;
+    }
+    r->reply->send(r->reply, 200, "application/json", text, strlen(text), 0);
+    free(text);
+}
+
+int hb_rest_list_merge(const char *path, const char *query, const hb_rest_part *parts, size_t n,
+                       char **out) {
+    page_opts o;
+    json_t *entries = json_array();
+    int more = 0;
+    if (page_opts_of(query ? query : "", &o) != NULL || entries == NULL) {
+        json_decref(entries);
+        return HB_EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *root = json_loadb((const char *)parts[i].body, parts[i].len, 0, NULL);
+        json_t *value = json_object_get(root, "value"), *e;
+        size_t k;
+        more |= json_object_get(root, "nextLink") != NULL;
+        json_array_foreach(value, k, e) {
+            if (json_is_string(json_object_get(e, "connectionId")))
+                json_array_append(entries, e);
+        }
+        json_decref(root);
+    }
+    *out = page_body(entries, more, path, query ? query : "", &o);
+    return *out != NULL ? 0 : HB_ENOMEM;
 }
 
 /* :generateToken?userId=&role=&group=&minutesToExpire= → {"token":"..."} */
@@ -691,13 +931,8 @@ static void route(req *r) {
         if (!del) {
             reply_error(r->reply, 405, "use DELETE");
         } else {
-            /* Leaving every group but the namespace ones would change what
-             * Socket.IO sees; Azure removes them all too. */
-            while (c != NULL && c->member.links != NULL) {
-                size_t len;
-                const char *g = hb_group_link_name(c->member.links, &len);
-                hb_groups_leave(hb_hub_groups(r->hub), &c->member, g, len);
-            }
+            if (c != NULL)
+                leave_all(r->hub, c);
             /* 204 as Azure: @azure/web-pubsub accepts no other status. */
             reply_empty(r->reply, 204);
         }
@@ -705,6 +940,8 @@ static void route(req *r) {
         post ? send_to(r, r->seg[1], 0) : reply_error(r->reply, 405, "use POST");
     else if (n == 3 && is(r, 0, "groups") && is(r, 2, ":closeConnections"))
         post ? close_conns(r, r->seg[1], NULL) : reply_error(r->reply, 405, "use POST");
+    else if (n == 3 && is(r, 0, "groups") && is(r, 2, "connections"))
+        strcmp(m, "GET") == 0 ? list_group(r, r->seg[1], r->path) : reply_error(r->reply, 405, "use GET");
     else if (n == 2 && is(r, 0, "groups"))
         head ? exists(r, hb_groups_size(hb_hub_groups(r->hub), r->seg[1], strlen(r->seg[1])) > 0)
              : reply_error(r->reply, 405, "use HEAD");
@@ -732,6 +969,13 @@ static void route(req *r) {
         post ? close_conns(r, NULL, r->seg[1]) : reply_error(r->reply, 405, "use POST");
     else if (n == 2 && is(r, 0, "users"))
         head ? exists(r, user_exists(r->hub, r->seg[1])) : reply_error(r->reply, 405, "use HEAD");
+    else if (n == 4 && is(r, 0, "permissions") && is(r, 2, "connections"))
+        permission(r, r->seg[1], r->seg[3]);
+    else if (n == 4 && is(r, 0, "users") && is(r, 2, "groups"))
+        put || del ? user_groups(r, r->seg[1], r->seg[3], put)
+                   : reply_error(r->reply, 405, "use PUT or DELETE");
+    else if (n == 3 && is(r, 0, "users") && is(r, 2, "groups"))
+        del ? user_groups(r, r->seg[1], NULL, 0) : reply_error(r->reply, 405, "use DELETE");
     else
         reply_error(r->reply, 404, "no such API");
 }
@@ -824,12 +1068,18 @@ void hb_rest_scope_of(const char *method, const char *path, const char *query,
     else if ((n == 2 && SEG(0, "connections")) ||
              (n == 3 && SEG(0, "connections") && (SEG(2, ":send") || SEG(2, "groups"))))
         set_target(out, HB_REST_CONN, seg[1]);
-    else if (n == 4 && SEG(0, "groups") && SEG(2, "connections"))
+    else if (n == 4 && (SEG(0, "groups") || SEG(0, "permissions")) && SEG(2, "connections"))
         set_target(out, HB_REST_CONN, seg[3]);
     else if (n == 3 && post && SEG(0, "groups") && (SEG(2, ":send") || SEG(2, ":closeConnections")))
         set_target(out, HB_REST_GROUP, seg[1]);
     else if (n == 3 && post && SEG(0, "users") && (SEG(2, ":send") || SEG(2, ":closeConnections")))
         set_target(out, HB_REST_USER, seg[1]);
+    else if (n == 3 && strcmp(method, "GET") == 0 && SEG(0, "groups") && SEG(2, "connections"))
+        set_target(out, HB_REST_GROUP_LIST, seg[1]);
+    else if ((n == 4 && SEG(0, "users") && SEG(2, "groups") &&
+              (strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0)) ||
+             (n == 3 && SEG(0, "users") && SEG(2, "groups") && strcmp(method, "DELETE") == 0))
+        set_target(out, HB_REST_USER_GROUPS, seg[1]);
     else if (n == 2 && head && SEG(0, "groups"))
         set_target(out, HB_REST_GROUP_EXISTS, seg[1]);
     else if (n == 2 && head && SEG(0, "users"))
@@ -849,6 +1099,7 @@ void hb_rest_dispatch(const hb_rest_ctx *ctx, const char *method, const char *pa
     hb_metrics_g.rest_requests++;
     r.ctx = ctx;
     r.method = method;
+    r.path = path;
     r.query = query ? query : "";
     r.ctype = content_type;
     r.body = body;

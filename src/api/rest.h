@@ -40,7 +40,11 @@ enum {
     HB_REST_USER,         /* every node with connections of user target */
     HB_REST_GROUP_EXISTS, /* 200 when any node has a member in group target */
     HB_REST_USER_EXISTS,  /* 200 when any node has a connection of user target */
-    HB_REST_INVOKE        /* every node of the hub; the answers streamed back */
+    HB_REST_INVOKE,       /* every node of the hub; the answers streamed back */
+    HB_REST_USER_GROUPS,  /* a membership change of user target's connections:
+                           * every node with some, answered once all applied */
+    HB_REST_GROUP_LIST    /* a page of group target's members: every node with
+                           * some answers, merged by hb_rest_list_merge() */
 };
 #define HB_REST_SCOPE_IDS 8
 typedef struct hb_rest_scope {
@@ -59,6 +63,18 @@ typedef struct hb_rest_scope {
  * where the dispatcher gives the error. */
 void hb_rest_scope_of(const char *method, const char *path, const char *query,
                       const uint8_t *body, size_t len, hb_rest_scope *out);
+
+/* One node's answer to a HB_REST_GROUP_LIST call. */
+typedef struct hb_rest_part {
+    const uint8_t *body;
+    size_t len;
+} hb_rest_part;
+
+/* The one page of a group listing (path and query of the call) made of
+ * the pages several nodes answered: *out, a new JSON string. Returns 0,
+ * HB_EINVAL for a query no node would have answered 200, HB_ENOMEM. */
+int hb_rest_list_merge(const char *path, const char *query, const hb_rest_part *parts, size_t n,
+                       char **out);
 
 /* Answers one request. path is "/api/..." (not decoded), query the raw
  * query string, body the request body (writable; it may be decoded in

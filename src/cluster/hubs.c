@@ -84,6 +84,9 @@ typedef struct call {
     int self_counted;         /* this node heard its own publish */
     int local_done, started;
     int stream;               /* :invoke: parts are passed on as they come */
+    int gather;               /* a group listing: the other nodes' pages, kept */
+    hb_rest_part *parts;      /* ... (each body a malloc'd copy) */
+    size_t nparts;
     hb_rest_reply local;      /* this node's part */
     int status;               /* ... and its answer, when not streamed */
     char *answer_ctype;
@@ -323,6 +326,9 @@ static void run_here(hb_cluster_hubs *h, const char *method, const char *path, c
 static void call_unref(call *c) {
     if (--c->refs > 0)
         return;
+    for (size_t i = 0; i < c->nparts; i++)
+        free((void *)c->parts[i].body);
+    free(c->parts);
     free(c->answer_ctype);
     free(c->answer);
     free(c->method);
@@ -384,11 +390,44 @@ static void call_run_here(call *c) {
     call_done(c);
 }
 
+/* A group listing: keeps another node's page. */
+static void gather_part(call *c, const hb_slice *body) {
+    hb_rest_part *p = realloc(c->parts, (c->nparts + 1) * sizeof(*p));
+    uint8_t *copy = malloc(body->len ? body->len : 1);
+    if (p == NULL || copy == NULL) {
+        free(copy);
+        if (p != NULL)
+            c->parts = p;
+        return; /* that node's members are missing from this page */
+    }
+    c->parts = p;
+    memcpy(copy, body->base, body->len);
+    p[c->nparts].body = copy;
+    p[c->nparts].len = body->len;
+    c->nparts++;
+}
+
+/* A group listing: this node's page and the others', merged. */
+static void gather_reply(call *c) {
+    char *merged = NULL;
+    hb_rest_part self = {c->answer, c->answer_len};
+    gather_part(c, &(hb_slice){self.body, self.len});
+    if (hb_rest_list_merge(c->path, c->query, c->parts, c->nparts, &merged) != 0) {
+        reply_json_error(c->reply, 500, "Cannot merge the nodes' answers");
+        c->replied = 1;
+        return;
+    }
+    call_reply(c, 200, "application/json", merged, strlen(merged), 0);
+    free(merged);
+}
+
 /* A CALL_ALL is over once this node's part and every other node are. */
 static void all_check(call *c) {
     if (c->listed && c->local_done && c->expected >= 0 && c->finished >= (size_t)c->expected) {
         if (c->stream)
             call_reply(c, 200, NULL, NULL, 0, 0);
+        else if (c->gather && c->status == 200)
+            gather_reply(c);
         else
             call_reply(c, c->status, c->answer_ctype, c->answer, c->answer_len, 0);
         call_done(c);
@@ -550,13 +589,29 @@ static void local_part(hb_rest_reply *r, int status, const char *ctype, const vo
     }
 }
 
-/* A call for every node of the hub that waits for all of them: :invoke
- * (stream set: their clients' answers merged into one stream), or a
- * membership change (answered once every node applied it, so that what
- * the caller does next — a send to the group — finds every member). */
-static void everywhere(hb_cluster_hubs *h, const hb_rest_scope *sc, int stream,
+/* Does this node have connections in group or user sc->target (so it
+ * subscribes to that channel, and hears its own publish there)? */
+static int has_local(hb_cluster_hubs *h, const char *kind, const hb_rest_scope *sc) {
+    hb_hub *hub = hb_hubs_get(h->hubs, sc->hub, 0);
+    hb_groups *g = hub == NULL ? NULL : kind[0] == 'g' ? hb_hub_groups(hub) : hb_hub_users(hub);
+    return g != NULL && hb_groups_size(g, sc->target, strlen(sc->target)) > 0;
+}
+
+/* How the answers of a call for every node are made one. */
+enum {
+    ALL_APPLY,  /* a membership change: this node's answer, once every node
+                 * applied it, so that what the caller does next (a send to
+                 * the group) finds every member */
+    ALL_STREAM, /* :invoke: the clients' answers of every node in one stream */
+    ALL_GATHER  /* a group listing: the nodes' pages merged into one */
+};
+
+/* A call for every node with connections on the channel of kind ("hub",
+ * "user" or "group", named by sc), waiting for all of them. */
+static void everywhere(hb_cluster_hubs *h, const hb_rest_scope *sc, const char *kind, int mode,
                        const char *method, const char *path, const char *query,
                        const char *ctype, uint8_t *body, size_t len, hb_rest_reply *reply) {
+    const char *name = kind[0] == 'h' ? NULL : sc->target;
     size_t chlen;
     char *ch;
     call *c;
@@ -565,13 +620,14 @@ static void everywhere(hb_cluster_hubs *h, const hb_rest_scope *sc, int stream,
         hb_azure_rest_local(h->az, method, path, query, ctype, body, len, reply);
         return;
     }
-    c->stream = stream;
+    c->stream = mode == ALL_STREAM;
+    c->gather = mode == ALL_GATHER;
     c->local.send = local_part;
     c->refs++; /* for the local part */
-    c->self_counted = subscribed_to_hub(h, sc->hub);
-    hb_loop_timer_start(h->loop, &c->timer, stream ? INVOKE_TIMEOUT_MS : CALL_TIMEOUT_MS,
+    c->self_counted = name == NULL ? subscribed_to_hub(h, sc->hub) : has_local(h, kind, sc);
+    hb_loop_timer_start(h->loop, &c->timer, c->stream ? INVOKE_TIMEOUT_MS : CALL_TIMEOUT_MS,
                         on_call_deadline);
-    ch = channel_of("hub", sc->hub, NULL, 0, &chlen);
+    ch = channel_of(kind, sc->hub, name, name ? strlen(name) : 0, &chlen);
     if (ch != NULL) {
         publish_call(h, c, ch, chlen);
         free(ch);
@@ -645,7 +701,7 @@ static void bus_rest(void *ud, const char *method, const char *path, const char 
             return;
         }
         if (sc.membership) {
-            everywhere(h, &sc, 0, method, path, query, ctype, body, len, reply);
+            everywhere(h, &sc, "hub", ALL_APPLY, method, path, query, ctype, body, len, reply);
             return;
         }
         fire(h, "hub", &sc, method, path, query, ctype, body, len);
@@ -663,7 +719,13 @@ static void bus_rest(void *ud, const char *method, const char *path, const char 
         exists_anywhere(h, "user", &sc, method, path, query, ctype, body, len, reply);
         return;
     case HB_REST_INVOKE:
-        everywhere(h, &sc, 1, method, path, query, ctype, body, len, reply);
+        everywhere(h, &sc, "hub", ALL_STREAM, method, path, query, ctype, body, len, reply);
+        return;
+    case HB_REST_USER_GROUPS:
+        everywhere(h, &sc, "user", ALL_APPLY, method, path, query, ctype, body, len, reply);
+        return;
+    case HB_REST_GROUP_LIST:
+        everywhere(h, &sc, "group", ALL_GATHER, method, path, query, ctype, body, len, reply);
         return;
     default:
         break;
@@ -780,6 +842,8 @@ static void on_answer(hb_cluster_hubs *h, const hb_hubmsg *m) {
      * not run it (not 200) only counts as finished. */
     if (m->status == 200 && m->body.len > 0 && c->started)
         call_reply(c, 200, NULL, m->body.base, m->body.len, 1);
+    if (c->gather && m->status == 200 && !m->more)
+        gather_part(c, &m->body);
     if (!m->more) {
         c->finished++;
         all_check(c);

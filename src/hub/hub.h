@@ -47,6 +47,9 @@ struct hb_hub_conn {
     const char *id;
     const char *user_id;      /* NULL when anonymous */
     const hb_hub_conn_ops *ops;
+    char *perms;              /* its permissions (hub/perm.h): set from its token's
+                               * roles and changed by the REST calls; the owner
+                               * frees it once the connection is gone */
 };
 
 /* An invoke waiting for the acks of its clients (api/rest.c). A client's

@@ -17,6 +17,7 @@
 #include "core/metrics.h"
 #include "http/query.h"
 #include "hubbub/error.h"
+#include "hub/perm.h"
 #include "upstream/internal.h"
 
 /* Acks of :invoke use ids far above what socket.io's own counters reach,
@@ -34,6 +35,7 @@ static void conn_unref(hb_bridge_conn *c) {
         return;
     free(c->batch);
     free(c->user_id);
+    free(c->hc.perms);
     free(c->connect_body);
     free(c->ack_text);
     for (size_t i = 0; i < c->ngroups; i++)
@@ -545,6 +547,8 @@ static void on_open(void *ud, hb_eio_session *s, const hb_http_request *req) {
     c->connect_body = connect_body(req, cl);
     for (size_t i = 0; cl != NULL && i < cl->ngroups && i < HB_BRIDGE_MAX_GROUPS; i++)
         c->groups[c->ngroups++] = strdup(cl->groups[i]);
+    for (size_t i = 0; cl != NULL && i < cl->nroles; i++)
+        hb_perm_grant_role(&c->hc.perms, cl->roles[i]);
     h = c->connect_body ? hb_azure__event_headers(az, hb_hub_name(c->hub), c->hc.id, c->user_id,
                                                     "azure.webpubsub.sys.connect", "connect",
                                                   "application/json")

@@ -822,6 +822,101 @@ describe('REST with WebPubSubServiceClient', () => {
     assert.deepEqual(otherRec.of('for-carol'), []);
   });
 
+  test('user groups (addUser, removeUser, removeUserFromAllGroups) and listConnections a page at a time', T, async (t) => {
+    const hub = newHub();
+    await startApp(t, hub);
+    const svc = new WebPubSubServiceClient(connStr, hub, INSECURE);
+    const as = async (userId, opts) => {
+      const { token } = await svc.getClientAccessToken({ userId, clientProtocol: 'socketio' });
+      return connect(t, hub, { ...opts, query: { access_token: token } });
+    };
+    const ann1 = await as('ann', WS);
+    const ann2 = await as('ann', POLLING);
+    const bob = await as('bob', WS);
+    const anon = await connect(t, hub, WS);
+    const [a1, a2, b, x] = [ann1, ann2, bob, anon].map((s) => s.io.engine.id);
+    const list = async (g, opts) => {
+      const out = [];
+      // (listConnections returns a promise of the iterator: the SDK wraps it in a tracing span)
+      for await (const m of await svc.group(g).listConnections(opts)) out.push(m);
+      return out;
+    };
+    // every connection of the user, and none of the others
+    await svc.group('team').addUser('ann');
+    assert.deepEqual(await list('team'),
+      [{ connectionId: a1, userId: 'ann' }, { connectionId: a2, userId: 'ann' }]
+        .sort((p, q) => (p.connectionId < q.connectionId ? -1 : 1)));
+    await svc.group('team').addConnection(x);
+    // a page at a time: each page holds what follows the last one, in id order
+    const pages = [];
+    for await (const page of (await svc.group('team').listConnections({ maxPageSize: 1 })).byPage()) pages.push(page);
+    assert.deepEqual(pages.map((p) => p.length), [1, 1, 1]);
+    assert.deepEqual(pages.flat().map((m) => m.connectionId), [a1, a2, x].sort());
+    assert.equal(pages.flat().find((m) => m.connectionId === x).userId, undefined);
+    assert.equal((await list('team', { top: 2 })).length, 2);
+    assert.equal((await list('team', { top: 2, maxPageSize: 1 })).length, 2);
+    assert.deepEqual(await list('nobody-here'), []);
+    // removeUser takes out the user's connections only
+    await svc.group('team').removeUser('ann');
+    assert.deepEqual((await list('team')).map((m) => m.connectionId), [x]);
+    await svc.group('team').removeUser('no-such-user');
+    // removeUserFromAllGroups: out of every group, the namespace's too
+    await svc.group('g1').addUser('bob');
+    await svc.group('g2').addUser('bob');
+    assert.deepEqual((await list('g2')).map((m) => m.connectionId), [b]);
+    await svc.removeUserFromAllGroups('bob');
+    assert.equal(await svc.groupExists('g1'), false);
+    assert.equal(await svc.groupExists('g2'), false);
+    assert.deepEqual((await list('0~Lw~')).map((m) => m.connectionId), [a1, a2, x].sort());
+    // bad paging parameters are a 400 with a message; other methods 405
+    const sign = (url) => jwt.sign({}, KEY, { audience: url, expiresIn: '1h', algorithm: 'HS256' });
+    const call = (p, method = 'GET') => {
+      const url = `${srv.url}/api/hubs/${hub}${p}`;
+      return request(url, { method, headers: { Authorization: `Bearer ${sign(url)}` } });
+    };
+    for (const q of ['maxpagesize=0', 'maxpagesize=201', 'maxpagesize=x', 'top=0']) {
+      const res = await call(`/groups/team/connections?${q}`);
+      assert.equal(res.status, 400, `${q}: ${res.status} ${res.body}`);
+      assert.match(JSON.parse(res.body).message, /maxpagesize|top/);
+    }
+    assert.equal((await call('/groups/team/connections', 'POST')).status, 405);
+    assert.equal((await call('/users/bob/groups', 'PUT')).status, 405);
+    assert.equal((await call('/users/bob/groups/g', 'POST')).status, 405);
+  });
+
+  test('permissions: from the token\'s roles, grantPermission, revokePermission, hasPermission', T, async (t) => {
+    const hub = newHub();
+    await startApp(t, hub);
+    const svc = new WebPubSubServiceClient(connStr, hub, INSECURE);
+    const { token } = await svc.getClientAccessToken({
+      userId: 'eve', clientProtocol: 'socketio', roles: ['webpubsub.sendToGroup.red', 'admin'],
+    });
+    const eve = (await connect(t, hub, { ...WS, query: { access_token: token } })).io.engine.id;
+    const anon = (await connect(t, hub, POLLING)).io.engine.id;
+    const has = (id, p, targetName) => svc.hasPermission(id, p, targetName ? { targetName } : {});
+    // from the token: one group only
+    assert.equal(await has(eve, 'sendToGroup', 'red'), true);
+    assert.equal(await has(eve, 'sendToGroup', 'blue'), false);
+    assert.equal(await has(eve, 'sendToGroup'), false);
+    assert.equal(await has(eve, 'joinLeaveGroup', 'red'), false);
+    // granted for one group, then for every group; revoked again
+    assert.equal(await has(anon, 'joinLeaveGroup', 'g'), false);
+    await svc.grantPermission(anon, 'joinLeaveGroup', { targetName: 'g' });
+    assert.equal(await has(anon, 'joinLeaveGroup', 'g'), true);
+    assert.equal(await has(anon, 'joinLeaveGroup', 'h'), false);
+    await svc.grantPermission(anon, 'joinLeaveGroup');
+    assert.equal(await has(anon, 'joinLeaveGroup', 'h'), true);
+    await svc.revokePermission(anon, 'joinLeaveGroup');
+    assert.equal(await has(anon, 'joinLeaveGroup', 'g'), false);
+    await svc.revokePermission(eve, 'sendToGroup', { targetName: 'red' });
+    assert.equal(await has(eve, 'sendToGroup', 'red'), false);
+    // unknown connections and permissions
+    assert.equal(await has('no-such-connection', 'sendToGroup'), false);
+    await assert.rejects(svc.grantPermission('no-such-connection', 'sendToGroup'), (e) => e.statusCode === 404);
+    await svc.revokePermission('no-such-connection', 'sendToGroup');
+    await assert.rejects(svc.grantPermission(anon, 'rule', {}), (e) => e.statusCode === 400);
+  });
+
   test('errors: a bad filter is a 400 with a message; unknown paths 404; no or a bad bearer token 401', T, async () => {
     const hub = newHub();
     const svc = new WebPubSubServiceClient(connStr, hub, INSECURE);

@@ -283,6 +283,31 @@ test('the REST API on any node acts on the whole cluster', T, async (t) => {
   assert.deepEqual([a, b, c].map((x) => x.rec.of('for-bob').length), [0, 1, 0]);
   assert.deepEqual([a, b, c].map((x) => x.rec.of('for-c').length), [0, 0, 1]);
 
+  // listing a group's members held by other nodes, a page at a time
+  const list = async (i, g, opts) => {
+    const out = [];
+    for await (const page of (await svc(i).group(g).listConnections(opts)).byPage()) out.push(page);
+    return out;
+  };
+  assert.deepEqual(await list(1, 'team'), [[id(a), id(c)].sort().map((x) => ({ connectionId: x, ...(x === id(a) ? { userId: 'ann' } : {}) }))]);
+  assert.deepEqual((await list(2, 'team', { maxPageSize: 1 })).map((p) => p.map((m) => m.connectionId)),
+    [id(a), id(c)].sort().map((x) => [x]));
+  assert.deepEqual(await list(0, 'nobody-here'), [[]]);
+  // permissions of a connection held by another node
+  await svc(1).grantPermission(id(a), 'sendToGroup', { targetName: 'team' });
+  assert.equal(await svc(2).hasPermission(id(a), 'sendToGroup', { targetName: 'team' }), true);
+  assert.equal(await svc(2).hasPermission(id(a), 'sendToGroup', { targetName: 'other' }), false);
+  // user groups: set on one node for a user connected to another
+  await svc(2).group('crew').addUser('bob');
+  assert.deepEqual((await list(0, 'crew')).flat(), [{ connectionId: id(b), userId: 'bob' }]);
+  await svc(0).group('crew').sendToAll('42["for-crew"]', { contentType: 'text/plain' });
+  await b.rec.waitFor('for-crew', 1, WAIT_MS);
+  await svc(0).removeUserFromAllGroups('bob');
+  assert.equal(await svc(1).groupExists('crew'), false);
+  await svc(2).group('crew').addUser('bob');
+  await svc(0).group('crew').removeUser('bob');
+  assert.equal(await svc(1).groupExists('crew'), false);
+
   await svc(1).group('team').removeConnection(id(a));
   await svc(2).group('team').removeConnection(id(c));
   await until(async () => !(await svc(0).groupExists('team')), WAIT_MS, 'the group to be gone everywhere');
