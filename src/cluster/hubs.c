@@ -540,10 +540,21 @@ static void to_owner(hb_cluster_hubs *h, const char *conn_id, const char *method
     char channel[64];
     int chlen;
     call *c;
-    if (strlen(conn_id) < TAG_LEN || memcmp(conn_id, h->tag, TAG_LEN) == 0 ||
-        !hb_redis_up(h->redis) ||
-        (c = call_new(h, CALL_ONE, method, path, query, ctype, body, len, reply)) == NULL) {
+    if (strlen(conn_id) < TAG_LEN || memcmp(conn_id, h->tag, TAG_LEN) == 0) {
         run_here(h, method, path, query, ctype, body, len, reply);
+        return;
+    }
+    if (!hb_redis_up(h->redis)) {
+        /* Not "no such connection": it may well be alive on its node. A
+         * 503 makes the app server's client retry, and its retry goes out
+         * on a tunnel picked at random, most likely to a node with Redis. */
+        reply_json_error(reply, 503, "This node has lost Redis: it cannot reach the node "
+                                     "holding that connection; try again");
+        hb_metrics_g.redis_dropped++;
+        return;
+    }
+    if ((c = call_new(h, CALL_ONE, method, path, query, ctype, body, len, reply)) == NULL) {
+        reply_json_error(reply, 503, "Out of memory");
         return;
     }
     chlen = snprintf(channel, sizeof(channel), HB_HUBS_PREFIX "to:%.*s", TAG_LEN, conn_id);

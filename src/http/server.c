@@ -277,6 +277,7 @@ static void dispatch(hb_http_conn *hc, hb_http_request *req) {
     hb_metrics_g.http_requests++;
     hc->gone_cb = NULL; /* an upload watched since its head is complete */
     hc->keep_alive = (uint8_t)req->keep_alive;
+    hc->head_only = req->method == HTTP_HEAD;
     hc->responded = 0;
     free(hc->cors);
     hc->cors = cors_headers(srv, req, is_preflight(srv, req));
@@ -467,6 +468,10 @@ void hb_http_respond(hb_http_conn *hc, int status, const char *ctype, const char
     hc->gone_cb = NULL;
     if (status >= 400 && status < 600)
         hb_metrics_g.http_errors[status / 100]++;
+    /* A HEAD answer says how long the body would be, and sends none
+     * (RFC 9110 9.3.2): a client reads no body after it. */
+    if (hc->head_only)
+        body = NULL;
     n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n%s%s%sContent-Length: %zu\r\n%s%s\r\n",
                  status, hb_http_status_text(status), ctype ? "Content-Type: " : "",
                  ctype ? ctype : "", ctype ? "\r\n" : "", len,
@@ -488,9 +493,9 @@ void hb_http_respond(hb_http_conn *hc, int status, const char *ctype, const char
         if (elen)
             memcpy(b->data + n - 2, extra, elen);
         memcpy(b->data + n - 2 + elen, "\r\n", 2);
-        if (len)
+        if (body != NULL && len)
             memcpy(b->data + n + elen, body, len);
-        b->len = (size_t)n + elen + len;
+        b->len = (size_t)n + elen + (body != NULL ? len : 0);
     }
     hb_metrics_g.bytes_out += b->len;
     if (hb_conn_write_take(&hc->c, b) != 0) {

@@ -49,6 +49,7 @@ struct hb_http_conn {
     uint8_t upgraded;          /* handed over to another protocol */
     uint8_t keep_alive;        /* of the current request */
     uint8_t responded;         /* the current request was answered */
+    uint8_t head_only;         /* the current request is a HEAD: answers carry no body */
     uint8_t draining;          /* a refused body is still arriving */
     char *cors;                /* CORS header lines for the current request */
     hb_http_conn *next, *prev; /* every connection of the server */

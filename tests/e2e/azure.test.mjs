@@ -20,6 +20,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import jwt from 'jsonwebtoken';
 import { io as ioClient } from 'socket.io-client';
@@ -915,6 +916,31 @@ describe('REST with WebPubSubServiceClient', () => {
     await assert.rejects(svc.grantPermission('no-such-connection', 'sendToGroup'), (e) => e.statusCode === 404);
     await svc.revokePermission('no-such-connection', 'sendToGroup');
     await assert.rejects(svc.grantPermission(anon, 'rule', {}), (e) => e.statusCode === 400);
+  });
+
+  test('HEAD answers carry no body, so the next request on a kept-alive connection is read right', T, async () => {
+    const hub = newHub();
+    const { hostname, port } = new URL(srv.url);
+    const head = (p) => {
+      const url = `${srv.url}/api/hubs/${hub}${p}`;
+      const token = jwt.sign({}, KEY, { audience: url, expiresIn: '1h', algorithm: 'HS256' });
+      return `HEAD /api/hubs/${hub}${p} HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${token}\r\n\r\n`;
+    };
+    const sock = net.connect(Number(port), hostname);
+    let got = '';
+    sock.setEncoding('latin1');
+    sock.on('data', (d) => { got += d; });
+    // a 404 with an error body for GET, and an error status with one too
+    sock.write(head('/connections/nobody') + head('/permissions/nothing/connections/x'));
+    await until(() => (got.match(/HTTP\/1\.1 /g) || []).length === 2, 20000, 'two answers');
+    await new Promise((resolve) => setTimeout(resolve, 100)); // a stray body would be here by now
+    sock.destroy();
+    const heads = got.split('\r\n\r\n');
+    assert.equal(heads.length, 3, got);
+    assert.equal(heads[2], '', `nothing after the second head: ${JSON.stringify(got)}`);
+    assert.match(heads[0], /^HTTP\/1\.1 404 /);
+    assert.match(heads[1], /^HTTP\/1\.1 400 /);
+    assert.match(heads[1], /Content-Length: [1-9]/); // the length a GET would get
   });
 
   test('errors: a bad filter is a 400 with a message; unknown paths 404; no or a bad bearer token 401', T, async () => {

@@ -30,8 +30,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { io as ioClient } from 'socket.io-client';
 import { WebPubSubServiceClient } from '@azure/web-pubsub';
+import jwt from 'jsonwebtoken';
 import { startServer, stopChecked, freePort, REPO, IS_REF } from './lib/server.mjs';
-import { connected, recorder, until, within, once } from './lib/sio.mjs';
+import { connected, recorder, until, within, once, request } from './lib/sio.mjs';
 import { metrics, roundRobin, testCluster } from './lib/cluster.mjs';
 
 const SKIP = IS_REF ? 'cluster mode is Hubbub\'s' : false;
@@ -485,6 +486,11 @@ test('a Redis restart: the nodes rebuild their subscriptions and directory, and 
   const svc0 = new WebPubSubServiceClient(connStr(nodes[0]), hub, INSECURE);
   await svc0.sendToAll('42["during"]', { contentType: 'text/plain' });
   await m[0].rec.waitFor('during', 1, WAIT_MS);
+  // A call for another node's connection cannot be taken there: 503, not
+  // 404 (the app server's client retries it, on a tunnel picked at random).
+  const url = `${nodes[0].url}/api/hubs/${hub}/connections/${m[1].sock.io.engine.id}`;
+  const auth = { Authorization: `Bearer ${jwt.sign({}, KEY, { audience: url, expiresIn: '1h', algorithm: 'HS256' })}` };
+  assert.equal((await request(url, { method: 'HEAD', headers: auth })).status, 503);
   await cl.restartRedis();
   await Promise.all(nodes.map((n) => ready(n, 3)));
   m[2].sock.emit('to-room', 'outage-room', 'after the restart');
