@@ -862,7 +862,8 @@ hb_cluster *hb_cluster_new(hb_loop *loop, hb_sio_server *sio, const hb_cluster_o
             goto fail;
     }
     if (opts->azure != NULL) {
-        c->hubs = hb_cluster_hubs_new(loop, c->redis, c->nodes, opts->azure, c->node_id, c->tag);
+        c->hubs = hb_cluster_hubs_new(loop, c->redis, c->nodes, c->ws_relays, opts->azure,
+                                      c->node_id, c->tag, opts->public_url);
         if (c->hubs == NULL)
             goto fail;
         hb_cluster_nodes_on_join(c->nodes, on_node_joined, c);

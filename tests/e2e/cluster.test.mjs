@@ -12,8 +12,9 @@
 // between them both ways, with and without acks (a node with no handler
 // answers at once with no value); polling-only clients behind a
 // round-robin balancer work (requests for another node's session are
-// forwarded to it), and the Engine.IO errors come when the owner is
-// unknown or gone, or for a WebSocket upgrade on the wrong node; a node
+// forwarded to it), default-transport clients behind it upgrade to
+// WebSocket (an upgrade on the wrong node is relayed to the owner), and
+// the Engine.IO errors come when the owner is unknown or gone; a node
 // killed with SIGKILL leaves the others working and the registry within
 // its TTL; a Redis restart is survived (local delivery goes on, what could
 // not cross is counted, then broadcasts cross again). docs/cluster.md
