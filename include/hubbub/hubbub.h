@@ -84,6 +84,10 @@ typedef struct hb_server_opts {
     const char *advertise;      /* HOST:PORT other nodes reach this one at; NULL: the
                                    first listen address */
     unsigned node_ttl_s;        /* registry entry lifetime, refreshed every third; 10 */
+    const char *public_url;     /* "http(s)://HOST[:PORT]" every node is reached at (a load
+                                   balancer): app servers' tunnels to each node are asked
+                                   for there and routed by the nodes; NULL: each node's
+                                   advertised address */
 } hb_server_opts;
 
 /* A new server with opts copied (NULL for defaults). It does not listen yet.

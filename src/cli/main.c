@@ -75,6 +75,7 @@ int main(int argc, char **argv) {
     so.redis_url = o.redis;
     so.node_id = o.node_id;
     so.advertise = o.advertise;
+    so.public_url = o.public_url;
     so.node_ttl_s = o.node_ttl;
     srv = hb_server_new(&so);
     if (srv == NULL) {

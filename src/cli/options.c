@@ -61,6 +61,11 @@ static const flag flags[] = {
      "this node's name in the cluster registry (default: random)"},
     {"advertise", K_STR, F(advertise), 0, 0, "HOST:PORT",
      "address other nodes and app servers reach this one at (default: the first --listen)"},
+    {"public-url", K_STR, F(public_url), 0, 0, "URL",
+     "cluster mode: the one address app servers and clients use for the whole cluster (a load "
+     "balancer in front of every node), e.g. http://lb:3000; app servers are then asked for "
+     "their tunnels to each node there, and the nodes route them (default: each node's "
+     "--advertise address)"},
     {"node-ttl", K_SEC, F(node_ttl), 0, 0, "SECONDS",
      "a node that stops refreshing leaves the registry after SECONDS (default 10)"},
     {"log-level", K_STR, F(log_level), 0, 0, "LEVEL",
@@ -241,8 +246,15 @@ int hb_cli_parse(hb_cli_options *o, int argc, char **argv) {
         fprintf(stderr, "hubbub: --engineio-echo must start with '/': '%s'\n", o->engineio_echo);
         return -1;
     }
-    if ((o->node_id != NULL || o->advertise != NULL || o->node_ttl != 0) && o->redis == NULL) {
-        fprintf(stderr, "hubbub: --node-id, --advertise and --node-ttl need --redis\n");
+    if ((o->node_id != NULL || o->advertise != NULL || o->node_ttl != 0 ||
+         o->public_url != NULL) && o->redis == NULL) {
+        fprintf(stderr, "hubbub: --node-id, --advertise, --public-url and --node-ttl need --redis\n");
+        return -1;
+    }
+    if (o->public_url != NULL && strncmp(o->public_url, "http://", 7) != 0 &&
+        strncmp(o->public_url, "https://", 8) != 0) {
+        fprintf(stderr, "hubbub: --public-url must start with http:// or https://: '%s'\n",
+                o->public_url);
         return -1;
     }
     if (strcmp(o->log_format, "text") != 0 && strcmp(o->log_format, "json") != 0) {

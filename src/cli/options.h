@@ -30,6 +30,7 @@ typedef struct hb_cli_options {
     const char *redis;          /* NULL: no cluster */
     const char *node_id;
     const char *advertise;
+    const char *public_url;
     unsigned node_ttl;          /* seconds; 0: the default */
 } hb_cli_options;
 

@@ -21,6 +21,7 @@
 #include "cluster/node.h"
 #include "cluster/proto.h"
 #include "cluster/redis.h"
+#include "cluster/relay.h"
 #include "core/id.h"
 #include "core/log.h"
 #include "core/metrics.h"
@@ -65,6 +66,7 @@ struct hb_cluster {
     hb_redis *redis;
     hb_cluster_nodes *nodes;
     hb_forward *fwd;
+    hb_relays *ws_relays;     /* WebSocket upgrades relayed to other nodes */
     hb_cluster_hubs *hubs;    /* the Azure-compatible hubs, NULL without */
     char tag[HB_CLUSTER_TAG_LEN + 1]; /* starts this node's Engine.IO session ids */
     char uid[UID_LEN + 1];    /* the adapter protocol's sender id, new per process */
@@ -855,11 +857,13 @@ hb_cluster *hb_cluster_new(hb_loop *loop, hb_sio_server *sio, const hb_cluster_o
         hb_forward_opts fo = {0};
         fo.timeout_ms = opts->forward_timeout_ms;
         fo.route_ttl_ms = (opts->node_ttl_s ? opts->node_ttl_s : 10) * 1000u;
-        if ((c->fwd = hb_forward_new(loop, c->redis, c->tag, &fo)) == NULL)
+        if ((c->ws_relays = hb_relays_new(loop)) == NULL ||
+            (c->fwd = hb_forward_new(loop, c->redis, c->ws_relays, c->tag, &fo)) == NULL)
             goto fail;
     }
     if (opts->azure != NULL) {
-        c->hubs = hb_cluster_hubs_new(loop, c->redis, c->nodes, opts->azure, c->node_id, c->tag);
+        c->hubs = hb_cluster_hubs_new(loop, c->redis, c->nodes, c->ws_relays, opts->azure,
+                                      c->node_id, c->tag, opts->public_url);
         if (c->hubs == NULL)
             goto fail;
         hb_cluster_nodes_on_join(c->nodes, on_node_joined, c);
@@ -905,6 +909,7 @@ void hb_cluster_stop(hb_cluster *c) {
     settle_all(c);
     hb_cluster_hubs_stop(c->hubs);
     hb_forward_stop(c->fwd);
+    hb_relays_stop(c->ws_relays);
     hb_cluster_nodes_stop(c->nodes); /* DEL, sent before the connection closes */
     hb_redis_shutdown(c->redis);
 }
@@ -917,6 +922,7 @@ void hb_cluster_free(hb_cluster *c) {
     c->stopped = 1;
     settle_all(c);
     hb_forward_stop(c->fwd);
+    hb_relays_stop(c->ws_relays);
     /* The client first: its pending replies still reach the registry and
      * the forwarder. */
     hb_cluster_hubs_stop(c->hubs);
@@ -924,6 +930,7 @@ void hb_cluster_free(hb_cluster *c) {
     hb_cluster_hubs_free(c->hubs);
     hb_cluster_nodes_free(c->nodes);
     hb_forward_free(c->fwd);
+    hb_relays_free(c->ws_relays);
     free(c->node_id);
     free(c);
 }

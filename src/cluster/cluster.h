@@ -22,6 +22,7 @@ typedef struct hb_cluster_opts {
     const char *node_id;      /* NULL: a random one */
     const char *advertise;    /* HOST:PORT this node is reached at (registry) */
     unsigned node_ttl_s;      /* registry TTL; 0: 10 */
+    const char *public_url;   /* where app servers reach every node (NULL: --advertise) */
     unsigned forward_timeout_ms; /* a forwarded polling request's deadline; 0: 60000 */
     hb_azure *azure;          /* the Azure-compatible hubs, clustered too (may be NULL) */
 } hb_cluster_opts;

@@ -17,9 +17,11 @@
 #include <uv.h>
 
 #include "cluster/node.h"
+#include "cluster/relay.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "hubbub/error.h"
+#include "net/dial.h"
 
 #define CACHE_MAX 256
 #define MAX_ANSWER (16u << 20) /* an owner's answer is at most this big */
@@ -36,6 +38,7 @@ typedef struct fwd fwd;
 struct hb_forward {
     hb_loop *loop;
     hb_redis *redis;
+    hb_relays *relays;        /* for WebSocket upgrades */
     hb_forward_opts opts;
     char self[HB_CLUSTER_TAG_LEN + 1];
     route cache[CACHE_MAX];
@@ -50,14 +53,14 @@ struct fwd {
     fwd *next, *prev;
     hb_forward *f;            /* NULL once answered (or the forwarder left) */
     hb_http_conn *hc;         /* the client's held request; NULL once answered or gone */
-    unsigned refs;            /* the client, a GET, a DNS lookup, the TCP handle */
+    unsigned refs;            /* the client, a GET, the dial, the TCP handle */
+    uint8_t upgrade;          /* a WebSocket upgrade: relayed once the owner is known */
     char tag[HB_CLUSTER_TAG_LEN + 1];
     char addr[300];
     char *out;                /* the request to send: head and body */
     size_t out_len;
     hb_timer timer;
-    uv_getaddrinfo_t gai;
-    uv_connect_t connect;
+    hb_dial dial;
     uv_write_t write;
     uv_tcp_t tcp;
     uint8_t tcp_open, closing, complete;
@@ -77,19 +80,26 @@ static void on_tcp_closed(uv_handle_t *h);
 /* --- answering the client --------------------------------------------------------- */
 
 /* Counts a failed forward and says why, at most once every ERR_LOG_MS as a
- * warning (the rest at debug level). */
-static void log_error(hb_forward *f, const char *why) {
+ * warning (the rest at debug level). A WebSocket upgrade whose owner is
+ * not found counts as a relay that failed. */
+static void log_error(hb_forward *f, int upgrade, const char *why) {
     uint64_t now;
-    hb_metrics_g.cluster_forward_errors++;
+    if (upgrade)
+        hb_metrics_g.cluster_relay_errors++;
+    else
+        hb_metrics_g.cluster_forward_errors++;
     if (f == NULL)
         return;
     now = hb_loop_now(f->loop);
     if (f->last_err_log == 0 || now - f->last_err_log >= ERR_LOG_MS) {
         f->last_err_log = now;
-        hb_log_warn("cluster", "cannot forward a polling request to the node holding its "
-                    "session: %s (counted in hubbub_cluster_forward_errors_total)", why);
+        hb_log_warn("cluster", "cannot forward a %s to the node holding its session: %s "
+                    "(counted in hubbub_cluster_%s_errors_total)",
+                    upgrade ? "WebSocket upgrade" : "polling request", why,
+                    upgrade ? "relay" : "forward");
     } else {
-        hb_log_debug("cluster", "cannot forward a polling request: %s", why);
+        hb_log_debug("cluster", "cannot forward a %s: %s",
+                     upgrade ? "WebSocket upgrade" : "polling request", why);
     }
 }
 
@@ -112,8 +122,11 @@ static void finish(fwd *w, int status, const char *ctype, const void *body, size
         hb_metrics_g.cluster_forwards_in_flight--;
         w->f = NULL;
     }
-    if (hc != NULL && status != 0)
+    if (hc != NULL && status != 0) {
+        if (w->upgrade)
+            hc->keep_alive = 0;
         hb_http_respond(hc, status, ctype, NULL, body, len);
+    }
     if (w->tcp_open && !w->closing) {
         w->closing = 1;
         uv_close((uv_handle_t *)&w->tcp, on_tcp_closed);
@@ -131,8 +144,12 @@ static void answer_json(fwd *w, int status, int code, const char *message) {
 /* The owner is gone or unknown: what the owner itself would say of a sid
  * it does not have, so that the client starts a new session. */
 static void answer_unknown(fwd *w, const char *why) {
-    log_error(w->f, why);
-    answer_json(w, 400, 1, "Session ID unknown");
+    static const char text[] = "Session ID unknown";
+    log_error(w->f, w->upgrade, why);
+    if (w->upgrade) /* engine.io aborts an upgrade with a plain-text 400 */
+        finish(w, 400, "text/html", text, sizeof(text) - 1);
+    else
+        answer_json(w, 400, 1, text);
 }
 
 /* --- reading the owner's answer ---------------------------------------------------- */
@@ -244,7 +261,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
         char why[512];
         snprintf(why, sizeof(why), "the connection to %s closed before the answer: %s",
                  w->addr, uv_strerror((int)nread));
-        log_error(w->f, why);
+        log_error(w->f, 0, why);
         answer_json(w, 502, 502, "The session's node closed the connection");
     }
 }
@@ -258,16 +275,16 @@ static void on_written(uv_write_t *req, int status) {
     fwd_unref(w); /* the write's */
 }
 
-static void on_connected(uv_connect_t *req, int status) {
-    fwd *w = req->data;
+static void on_dialed(hb_dial *d, int status) {
+    fwd *w = d->data;
     uv_buf_t b;
     if (w->hc == NULL)
-        return; /* the client left meanwhile; the handle is closing */
+        goto done; /* the client left meanwhile; the handle is closing */
     if (status < 0) {
         char why[512];
         snprintf(why, sizeof(why), "%s at %s", uv_strerror(status), w->addr);
         answer_unknown(w, why);
-        return;
+        goto done;
     }
     b = uv_buf_init(w->out, (unsigned)w->out_len);
     w->write.data = w;
@@ -275,9 +292,11 @@ static void on_connected(uv_connect_t *req, int status) {
     if (uv_write(&w->write, (uv_stream_t *)&w->tcp, &b, 1, on_written) != 0) {
         w->refs--;
         answer_unknown(w, "cannot write");
-        return;
+        goto done;
     }
     uv_read_start((uv_stream_t *)&w->tcp, on_alloc, on_read);
+done:
+    fwd_unref(w); /* the dial's */
 }
 
 static void on_tcp_closed(uv_handle_t *h) {
@@ -286,87 +305,48 @@ static void on_tcp_closed(uv_handle_t *h) {
     fwd_unref(w); /* the handle's */
 }
 
-static void connect_to(fwd *w, const struct sockaddr *sa) {
+/* --- where the owner is -------------------------------------------------------------- */
+
+/* A WebSocket upgrade goes on as a byte relay (cluster/relay.h), which
+ * takes the client over; the forward ends here without an answer. */
+static void relay_upgrade(fwd *w) {
+    static const hb_relay_refusal unknown = {400, "text/html", "Session ID unknown"};
+    hb_forward *f = w->f;
+    hb_http_conn *hc = w->hc;
+    char *head = w->out;
+    size_t head_len = w->out_len;
+    char addr[sizeof(w->addr)];
+    memcpy(addr, w->addr, sizeof(addr));
+    w->out = NULL;
+    finish(w, 0, NULL, NULL, 0); /* may free w */
+    hb_relay_start(f->relays, hc, head, head_len, addr, &unknown);
+}
+
+static void go(fwd *w) {
     hb_loop *loop = w->f->loop;
-    int err = uv_tcp_init(loop->uv, &w->tcp);
-    if (err != 0) {
+    int err;
+    if (w->upgrade) {
+        relay_upgrade(w);
+        return;
+    }
+    if ((err = uv_tcp_init(loop->uv, &w->tcp)) != 0) {
         answer_unknown(w, uv_strerror(err));
         return;
     }
     w->tcp.data = w;
     w->tcp_open = 1;
-    w->refs++;
-    /* On close (whatever the reason), the reference goes. */
+    w->refs++; /* the handle's: whatever closes it, the reference goes */
     w->closing = 0;
     uv_tcp_nodelay(&w->tcp, 1);
-    w->connect.data = w;
-    if ((err = uv_tcp_connect(&w->connect, &w->tcp, sa, on_connected)) != 0) {
-        char why[512];
-        snprintf(why, sizeof(why), "%s at %s", uv_strerror(err), w->addr);
-        answer_unknown(w, why);
-    }
-}
-
-/* --- where the owner is -------------------------------------------------------------- */
-
-/* HOST:PORT or [V6]:PORT into host and port text. */
-static int split_addr(const char *addr, char *host, size_t cap, char *port, size_t pcap) {
-    const char *colon = strrchr(addr, ':');
-    const char *h = addr;
-    size_t hlen;
-    if (colon == NULL || strlen(colon + 1) == 0 || strlen(colon + 1) >= pcap)
-        return -1;
-    hlen = (size_t)(colon - addr);
-    if (hlen >= 2 && addr[0] == '[' && addr[hlen - 1] == ']') {
-        h++;
-        hlen -= 2;
-    }
-    if (hlen == 0 || hlen >= cap)
-        return -1;
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    strcpy(port, colon + 1);
-    return 0;
-}
-
-static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
-    fwd *w = req->data;
-    if (w->hc != NULL) {
-        if (status < 0 || res == NULL) {
-            char why[512];
-            snprintf(why, sizeof(why), "cannot resolve %s: %s", w->addr,
-                     uv_strerror(status < 0 ? status : UV_EAI_NONAME));
-            answer_unknown(w, why);
-        } else {
-            connect_to(w, res->ai_addr);
-        }
-    }
-    uv_freeaddrinfo(res);
-    fwd_unref(w); /* the lookup's */
-}
-
-static void go(fwd *w) {
-    char host[260], port[8];
-    struct sockaddr_storage ss;
-    struct addrinfo hints;
-    int err;
-    if (split_addr(w->addr, host, sizeof(host), port, sizeof(port)) != 0) {
-        answer_unknown(w, "a malformed address in the registry");
-        return;
-    }
-    if (uv_ip4_addr(host, atoi(port), (struct sockaddr_in *)&ss) == 0 ||
-        uv_ip6_addr(host, atoi(port), (struct sockaddr_in6 *)&ss) == 0) {
-        connect_to(w, (const struct sockaddr *)&ss);
-        return;
-    }
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    w->gai.data = w;
+    w->dial.data = w;
     w->refs++;
-    if ((err = uv_getaddrinfo(w->f->loop->uv, &w->gai, on_resolved, host, port, &hints)) != 0) {
+    if ((err = hb_dial_start(&w->dial, loop->uv, &w->tcp, w->addr, on_dialed)) != 0) {
+        char why[512];
         w->refs--;
-        answer_unknown(w, uv_strerror(err));
+        snprintf(why, sizeof(why), "%s at '%s'",
+                 err == HB_EINVAL ? "a malformed address in the registry" : uv_strerror(err),
+                 w->addr);
+        answer_unknown(w, why);
     }
 }
 
@@ -440,7 +420,7 @@ static void on_deadline(hb_timer *t) {
     char why[512];
     snprintf(why, sizeof(why), "no answer in time from %s",
              w->addr[0] ? w->addr : "(address not known yet)");
-    log_error(w->f, why);
+    log_error(w->f, w->upgrade, why);
     answer_json(w, 504, 504, "The session's node did not answer in time");
 }
 
@@ -476,15 +456,16 @@ int hb_forward_request(hb_forward *f, hb_http_conn *hc, const hb_http_request *r
     route *r;
     if (strlen(sid) <= HB_CLUSTER_TAG_LEN || strncmp(sid, f->self, HB_CLUSTER_TAG_LEN) == 0 ||
         hb_http_request_header(req, HB_FORWARD_HEADER) != NULL ||
-        (req->method != HTTP_GET && req->method != HTTP_POST))
+        (req->method != HTTP_GET && req->method != HTTP_POST) ||
+        (req->upgrade && f->relays == NULL))
         return HB_EINVAL;
     if (f->stopped) {
-        hb_metrics_g.cluster_forward_errors++;
+        log_error(NULL, req->upgrade, "");
         hb_http_respond_json_error(hc, 503, 503, "Server shutting down");
         return 0;
     }
     if (f->nlive >= f->opts.max_in_flight) {
-        log_error(f, "too many forwarded requests at once (answered 503)");
+        log_error(f, req->upgrade, "too many forwarded requests at once (answered 503)");
         hb_http_respond_json_error(hc, 503, 503, "Too many forwarded requests");
         return 0;
     }
@@ -494,7 +475,9 @@ int hb_forward_request(hb_forward *f, hb_http_conn *hc, const hb_http_request *r
     r = cache_find(f, w->tag);
     if (r != NULL)
         snprintf(w->addr, sizeof(w->addr), "%s", r->addr);
-    w->out = build_request(req, f->self, "hubbub", &w->out_len);
+    w->upgrade = (uint8_t)(req->upgrade != 0);
+    w->out = w->upgrade ? hb_relay_head(req, f->self, &w->out_len)
+                        : build_request(req, f->self, "hubbub", &w->out_len);
     if (w->out == NULL) {
         free(w);
         return HB_EINVAL;
@@ -529,13 +512,14 @@ int hb_forward_request(hb_forward *f, hb_http_conn *hc, const hb_http_request *r
     return 0;
 }
 
-hb_forward *hb_forward_new(hb_loop *loop, hb_redis *redis, const char *self_tag,
-                           const hb_forward_opts *opts) {
+hb_forward *hb_forward_new(hb_loop *loop, hb_redis *redis, hb_relays *relays,
+                           const char *self_tag, const hb_forward_opts *opts) {
     hb_forward *f = calloc(1, sizeof(*f));
     if (f == NULL)
         return NULL;
     f->loop = loop;
     f->redis = redis;
+    f->relays = relays;
     snprintf(f->self, sizeof(f->self), "%s", self_tag);
     if (opts != NULL)
         f->opts = *opts;

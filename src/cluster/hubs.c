@@ -33,6 +33,7 @@
 #include <hiredis/hiredis.h>
 
 #include "api/rest.h"
+#include "cluster/forward.h"
 #include "cluster/hubmsg.h"
 #include "core/id.h"
 #include "core/log.h"
@@ -117,6 +118,8 @@ struct hb_cluster_hubs {
     hb_cluster_nodes *nodes;
     hb_azure *az;
     hb_hubs *hubs;
+    hb_relays *relays;        /* app servers' tunnels for other nodes */
+    char *public_url;         /* --public-url, or NULL */
     char *node_id;
     char tag[TAG_LEN + 1];
     char *dir_key;            /* hubbub:conns:<node id> */
@@ -893,26 +896,29 @@ typedef struct rebalance_ask {
 } rebalance_ask;
 
 typedef struct rebalance_target {
-    const char *tunnel, *node, *addr;
+    const char *tunnel, *node, *endpoint;
 } rebalance_target;
 
 static void rebalance_one(void *ud, hb_tunnel *t) {
     const rebalance_target *r = ud;
-    char endpoint[300];
     if (r->tunnel[0] != '\0' && strcmp(r->tunnel, hb_azure_tunnel_id(t)) != 0)
         return;
-    snprintf(endpoint, sizeof(endpoint), "http://%s", r->addr);
-    hb_azure_rebalance(t, endpoint, r->node);
+    hb_azure_rebalance(t, r->endpoint, r->node);
 }
 
+/* With --public-url the app server is sent to the cluster's one address,
+ * with TargetId naming the node: whichever node its request reaches takes
+ * it there (bus_route_tunnel). Otherwise straight to the node's address. */
 static void on_node_entry(void *ud, const redisReply *reply) {
     rebalance_ask *a = ud;
     if (reply != NULL && reply->type == REDIS_REPLY_STRING && !a->h->stopped &&
         reply->len > 0 && reply->len < 256) {
-        char addr[256];
-        rebalance_target r = {a->tunnel, a->node, addr};
-        memcpy(addr, reply->str, reply->len);
-        addr[reply->len] = '\0';
+        char endpoint[300];
+        rebalance_target r = {a->tunnel, a->node, endpoint};
+        if (a->h->public_url != NULL)
+            snprintf(endpoint, sizeof(endpoint), "%s", a->h->public_url);
+        else
+            snprintf(endpoint, sizeof(endpoint), "http://%.*s", (int)reply->len, reply->str);
         hb_azure_foreach_tunnel(a->h->az, rebalance_one, &r);
     }
     free(a);
@@ -950,6 +956,90 @@ static void bus_tunnel(void *ud, hb_tunnel *t) {
 void hb_cluster_hubs_node_joined(hb_cluster_hubs *h, const hb_cluster_node_info *info) {
     if (!h->stopped)
         rebalance(h, "", info->id);
+}
+
+/* --- app servers: tunnels routed by target (--public-url) ----------------------------------- */
+
+/* A tunnel request for another node, waiting for that node's registry
+ * entry: its address when it lives, nothing when it left. */
+typedef struct tunnel_route {
+    hb_cluster_hubs *h;
+    hb_http_conn *hc;         /* NULL once the app server went away */
+    hb_http_request *req;
+    char *head;               /* the request, as the target will get it */
+    size_t head_len;
+    char target[72];
+} tunnel_route;
+
+static void tunnel_route_gone(void *ud, hb_http_conn *hc) {
+    tunnel_route *tr = ud;
+    (void)hc;
+    tr->hc = NULL;
+}
+
+static void on_target_entry(void *ud, const redisReply *reply) {
+    static const hb_relay_refusal unreachable = {
+        503, "application/json", "{\"code\":503,\"message\":\"The tunnel's node cannot be reached\"}"};
+    tunnel_route *tr = ud;
+    hb_http_conn *hc = tr->hc;
+    if (hc == NULL) {
+        /* gone: nothing to answer */
+    } else if (reply == NULL || reply->type == REDIS_REPLY_ERROR || tr->h->stopped) {
+        /* The registry cannot say: the app server tries again later. */
+        hc->keep_alive = 0;
+        hb_http_respond_json_error(hc, 503, 503, "The cluster's registry cannot be read now");
+    } else if (reply->type == REDIS_REPLY_STRING && reply->len > 0 && reply->len < 256) {
+        char addr[256];
+        memcpy(addr, reply->str, reply->len);
+        addr[reply->len] = '\0';
+        hb_relay_start(tr->h->relays, hc, tr->head, tr->head_len, addr, &unreachable);
+        tr->head = NULL;
+    } else {
+        /* The node left (died, or stopped): its app servers' tunnels to it
+         * would be retried for ever and get some of their calls. */
+        char message[128];
+        snprintf(message, sizeof(message), "node %s left the cluster", tr->target);
+        hb_metrics_g.cluster_tunnels_dead_target++;
+        hb_log_info("cluster", "an app server's tunnel for node %s, which left the cluster, is "
+                    "closed for good (ConnectionClose)", tr->target);
+        hb_azure_tunnel_refuse(hc, tr->req, message);
+    }
+    free(tr->head);
+    free(tr);
+}
+
+/* A tunnel asked for node target (rebalance with --public-url) reached
+ * this node, behind the cluster's one address. */
+static int bus_route_tunnel(void *ud, hb_http_conn *hc, hb_http_request *req, const char *target) {
+    hb_cluster_hubs *h = ud;
+    tunnel_route *tr;
+    char key[128];
+    const char *argv[2] = {"GET", key};
+    size_t lens[2] = {3, 0};
+    if (h->public_url == NULL || strcmp(target, h->node_id) == 0)
+        return -1; /* ours */
+    if (h->stopped || hb_http_request_header(req, HB_FORWARD_HEADER) != NULL) {
+        /* Relayed here for a node this one is not: the registry moved
+         * under the relaying node. The app server tries again. */
+        hc->keep_alive = 0;
+        hb_http_respond_json_error(hc, 503, 503, "This node cannot take that tunnel now");
+        return 0;
+    }
+    if (strlen(target) >= sizeof(tr->target) || (tr = calloc(1, sizeof(*tr))) == NULL)
+        return -1;
+    tr->h = h;
+    tr->hc = hc;
+    tr->req = req;
+    snprintf(tr->target, sizeof(tr->target), "%s", target);
+    if ((tr->head = hb_relay_head(req, h->tag, &tr->head_len)) == NULL) {
+        free(tr);
+        return -1;
+    }
+    hb_http_hold(hc, tunnel_route_gone, tr);
+    lens[1] = (size_t)snprintf(key, sizeof(key), HB_CLUSTER_NODE_PREFIX "%s", target);
+    if (hb_redis_command(h->redis, on_target_entry, tr, 2, argv, lens) != 0)
+        on_target_entry(tr, NULL);
+    return 0;
 }
 
 /* --- the directory, and the connections of nodes that died --------------------------------- */
@@ -1180,13 +1270,19 @@ static void on_purge_tick(hb_timer *t) {
 /* --- lifecycle ------------------------------------------------------------------------------------ */
 
 hb_cluster_hubs *hb_cluster_hubs_new(hb_loop *loop, hb_redis *redis, hb_cluster_nodes *nodes,
-                                     hb_azure *az, const char *node_id, const char *tag) {
+                                     hb_relays *relays, hb_azure *az, const char *node_id,
+                                     const char *tag, const char *public_url) {
     hb_cluster_hubs *h = calloc(1, sizeof(*h));
     if (h == NULL)
         return NULL;
     h->loop = loop;
     h->redis = redis;
     h->nodes = nodes;
+    h->relays = relays;
+    if (public_url != NULL && (h->public_url = strdup(public_url)) == NULL) {
+        free(h);
+        return NULL;
+    }
     h->az = az;
     h->hubs = hb_azure_hubs(az);
     snprintf(h->tag, sizeof(h->tag), "%s", tag);
@@ -1201,7 +1297,7 @@ hb_cluster_hubs *hb_cluster_hubs_new(hb_loop *loop, hb_redis *redis, hb_cluster_
 }
 
 void hb_cluster_hubs_start(hb_cluster_hubs *h) {
-    hb_azure_bus bus = {bus_rest, bus_tunnel, h};
+    hb_azure_bus bus = {bus_rest, bus_tunnel, bus_route_tunnel, h};
     hb_hubs_watch w = {on_conn, on_group, on_user, h};
     char inbox[64];
     int n = snprintf(inbox, sizeof(inbox), HB_HUBS_PREFIX "to:%s", h->tag);
@@ -1259,5 +1355,6 @@ void hb_cluster_hubs_free(hb_cluster_hubs *h) {
     }
     free(h->node_id);
     free(h->dir_key);
+    free(h->public_url);
     free(h);
 }

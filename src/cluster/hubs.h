@@ -12,6 +12,7 @@
 
 #include "cluster/node.h"
 #include "cluster/redis.h"
+#include "cluster/relay.h"
 #include "net/loop.h"
 #include "upstream/service.h"
 
@@ -21,9 +22,13 @@
 typedef struct hb_cluster_hubs hb_cluster_hubs;
 
 /* The hubs of az (borrowed, as the rest) for the node node_id, whose
- * connection ids start with tag. NULL on ENOMEM. */
+ * connection ids start with tag. With public_url (copied; NULL: none),
+ * app servers are asked for their tunnels to each node at that address,
+ * and a tunnel request for another node is relayed to it through relays
+ * (or closed for good when that node left). NULL on ENOMEM. */
 hb_cluster_hubs *hb_cluster_hubs_new(hb_loop *loop, hb_redis *redis, hb_cluster_nodes *nodes,
-                                     hb_azure *az, const char *node_id, const char *tag);
+                                     hb_relays *relays, hb_azure *az, const char *node_id,
+                                     const char *tag, const char *public_url);
 /* Installs the service's bus and the hubs' watcher; subscribes. Call it
  * before hb_redis_start() and before the first client. */
 void hb_cluster_hubs_start(hb_cluster_hubs *h);

@@ -146,6 +146,22 @@ char *hb_metrics_render(size_t *len) {
                 "hubbub_cluster_forwards_in_flight %lld\n",
             (unsigned long long)m->cluster_forwards, (unsigned long long)m->cluster_forward_errors,
             (long long)m->cluster_forwards_in_flight);
+        put(&o, "# HELP hubbub_cluster_relays_total WebSocket upgrades (clients' and app servers' "
+                "tunnels) relayed to the node they belong to.\n"
+                "# TYPE hubbub_cluster_relays_total counter\nhubbub_cluster_relays_total %llu\n"
+                "# HELP hubbub_cluster_relay_errors_total WebSocket upgrades that could not be "
+                "relayed: owner unknown or unreachable.\n"
+                "# TYPE hubbub_cluster_relay_errors_total counter\n"
+                "hubbub_cluster_relay_errors_total %llu\n"
+                "# HELP hubbub_cluster_relays_open Relayed WebSocket connections open now.\n"
+                "# TYPE hubbub_cluster_relays_open gauge\nhubbub_cluster_relays_open %lld\n"
+                "# HELP hubbub_cluster_tunnels_dead_target_total App server tunnels asked for a "
+                "node that left the cluster, closed with ConnectionClose.\n"
+                "# TYPE hubbub_cluster_tunnels_dead_target_total counter\n"
+                "hubbub_cluster_tunnels_dead_target_total %llu\n",
+            (unsigned long long)m->cluster_relays, (unsigned long long)m->cluster_relay_errors,
+            (long long)m->cluster_relays_open,
+            (unsigned long long)m->cluster_tunnels_dead_target);
     }
     if (o.failed) {
         free(o.s);

@@ -45,6 +45,10 @@ typedef struct hb_metrics {
     uint64_t cluster_forwards;                /* polling requests forwarded to their owner */
     uint64_t cluster_forward_errors;          /* ... that failed (unknown, unreachable, late, full) */
     int64_t cluster_forwards_in_flight;       /* ... waiting for the owner's answer */
+    uint64_t cluster_relays;                  /* WebSocket upgrades relayed to another node */
+    uint64_t cluster_relay_errors;            /* ... that could not be: owner unknown, unreachable */
+    int64_t cluster_relays_open;              /* ... relaying bytes now */
+    uint64_t cluster_tunnels_dead_target;     /* tunnels asked for a dead node, sent ConnectionClose */
 } hb_metrics;
 
 extern hb_metrics hb_metrics_g;

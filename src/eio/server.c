@@ -904,10 +904,10 @@ static void on_request(void *ud, hb_http_conn *hc, hb_http_request *req) {
     is_ws = strcmp(transport, "websocket") == 0;
     if (hb_http_query_get(req->query, req->query_len, "sid", sid, sizeof(sid)) >= 0) {
         s = map_find(srv, sid);
-        if (s == NULL && srv->router.forward != NULL && !req->upgrade &&
+        if (s == NULL && srv->router.forward != NULL &&
             strncmp(sid, srv->prefix, srv->prefix_len) != 0 &&
             srv->router.forward(srv->router.ud, hc, req, sid) == 0)
-            return; /* another node's session: the router forwards it */
+            return; /* another node's session: the router forwards (or relays) it */
         if (s == NULL) {
             refuse(hc, req, ERR_UNKNOWN_SID);
             return;

@@ -62,11 +62,11 @@ void hb_eio_server_free(hb_eio_server *srv);
 /* Cluster routing, for long-polling without sticky sessions: this
  * server's session ids start with prefix (this node's tag), and a request
  * whose sid starts otherwise belongs to another node. forward(ud, hc, req,
- * sid) is offered such a polling request: it returns 0 when it took it
- * (and will answer hc itself, holding it meanwhile; req is valid until
- * then), nonzero to let this server answer "Session ID unknown". A
- * WebSocket upgrade for another node's sid is refused with 400 "Session
- * ID unknown", as engine.io refuses an upgrade it cannot serve. */
+ * sid) is offered such a request, polling or WebSocket upgrade: it
+ * returns 0 when it took it (and will answer hc itself, or relay it,
+ * holding it meanwhile; req is valid until then), nonzero to let this
+ * server answer "Session ID unknown" (a plain-text 400 for an upgrade, as
+ * engine.io refuses an upgrade it cannot serve). */
 typedef struct hb_eio_router {
     const char *prefix;       /* copied; at most HB_EIO_PREFIX_MAX characters
                                  of A-Z a-z 0-9 - _ */

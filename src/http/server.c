@@ -43,7 +43,7 @@ static void process(hb_http_conn *hc, uint8_t *data, size_t len);
 static void on_read(hb_conn *c, uint8_t *data, size_t len);
 static void on_eof(hb_conn *c, int err);
 static void on_close(hb_conn *c);
-static const hb_conn_handler http_handler = {on_read, on_eof, on_close};
+static const hb_conn_handler http_handler = {on_read, on_eof, on_close, NULL};
 
 /* --- timers ------------------------------------------------------------- */
 

@@ -22,6 +22,12 @@ typedef struct conn_write {
 
 static void flush(hb_conn *c);
 
+static void drained(hb_conn *c) {
+    if (!c->closing && !c->close_after_flush && c->wq_len == 0 && c->inflight == NULL &&
+        c->h != NULL && c->h->on_drain != NULL)
+        c->h->on_drain(c);
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
     hb_conn *c = h->data;
     (void)suggested;
@@ -245,6 +251,8 @@ static void on_write(uv_write_t *req, int status) {
         flush(c);
     else if (c->close_after_flush)
         hb_conn_close(c);
+    else
+        drained(c);
 }
 
 static void flush(hb_conn *c) {
@@ -314,6 +322,8 @@ static void flush(hb_conn *c) {
 maybe_close:
     if (!c->closing && c->close_after_flush && c->wq_len == 0 && c->inflight == NULL)
         hb_conn_close(c);
+    else
+        drained(c);
 }
 
 void hb_conn__flush_all(hb_loop *loop) {

@@ -23,6 +23,10 @@ typedef struct hb_conn_handler {
     /* The handle is closed: release protocol state. The connection's memory
      * is freed by net right after this returns. */
     void (*on_close)(hb_conn *c);
+    /* Optional: every queued byte has been handed to the kernel (the
+     * queue was not empty before). A relay that stopped reading its other
+     * side while this one was full resumes here. */
+    void (*on_drain)(hb_conn *c);
 } hb_conn_handler;
 
 struct hb_conn {

@@ -253,6 +253,9 @@ static int copy_opts(hb_server *srv, const hb_server_opts *in) {
         return HB_ENOMEM;
     if (in != NULL && in->advertise != NULL && (o->advertise = keep(srv, in->advertise)) == NULL)
         return HB_ENOMEM;
+    if (in != NULL && in->public_url != NULL &&
+        (o->public_url = keep(srv, in->public_url)) == NULL)
+        return HB_ENOMEM;
     if (o->max_payload == 0)
         o->max_payload = 1000000;
     if (o->shutdown_timeout_ms == 0)
@@ -461,6 +464,7 @@ static int start_cluster(hb_server *srv) {
     co.advertise = srv->opts.advertise ? srv->opts.advertise
                                        : hb_http_server_listener_name(srv->http, 0);
     co.node_ttl_s = srv->opts.node_ttl_s;
+    co.public_url = srv->opts.public_url;
     /* A forwarded poll may be held by its owner for a ping interval. */
     co.azure = srv->azure;
     co.forward_timeout_ms = (srv->opts.ping_interval_ms ? srv->opts.ping_interval_ms : 25000) +

@@ -44,6 +44,12 @@ typedef struct hb_azure_bus {
     /* An app server opened a tunnel here on its own (not at a node's
      * request), for hb_azure_rebalance(). */
     void (*tunnel)(void *ud, hb_tunnel *t);
+    /* Optional: an app server's authenticated tunnel request for the node
+     * named target (&target=) arrived here. Returns nonzero to open the
+     * tunnel here, or 0 when it took hc (held; req valid until hc is
+     * answered or taken over): relayed to that node, or closed with
+     * hb_azure_tunnel_refuse(). */
+    int (*route_tunnel)(void *ud, hb_http_conn *hc, hb_http_request *req, const char *target);
     void *ud;
 } hb_azure_bus;
 
@@ -59,6 +65,11 @@ void hb_azure_rest_local(hb_azure *az, const char *method, const char *path, con
  * named target at endpoint ("http://HOST:PORT"): the tunnel protocol's
  * ConnectionRebalance. Returns 0 or an error. */
 int hb_azure_rebalance(hb_tunnel *t, const char *endpoint, const char *target);
+/* Opens the tunnel WebSocket requested on hc (req: its request, whose
+ * token was checked) only to send it ConnectionConnected then
+ * ConnectionClose with message (copied) and close it: the app server's
+ * tunnel client then stops for good, instead of reconnecting. */
+void hb_azure_tunnel_refuse(hb_http_conn *hc, hb_http_request *req, const char *message);
 /* The tunnel's id (the ConnectionId of its ConnectionConnected). */
 const char *hb_azure_tunnel_id(const hb_tunnel *t);
 /* Calls fn for every open tunnel. */

@@ -20,14 +20,12 @@
 
 /* --- sending frames -------------------------------------------------------------- */
 
-static int send_frame(hb_tunnel *t, int type, json_t *json, const void *content, size_t len,
-                      int has_content) {
+static int send_frame_ws(hb_ws_conn *ws, int type, json_t *json, const void *content,
+                         size_t len, int has_content) {
     char *text;
     size_t tlen, flen;
     hb_buf *raw, *frame;
     int err;
-    if (t->closed)
-        return UV_ECANCELED;
     json_object_set_new(json, "Type", json_integer(type));
     text = json_dumps(json, JSON_COMPACT);
     if (text == NULL)
@@ -45,9 +43,16 @@ static int send_frame(hb_tunnel *t, int type, json_t *json, const void *content,
     hb_buf_unref(raw);
     if (frame == NULL)
         return HB_ENOMEM;
-    err = hb_ws_conn_send(t->ws, frame);
+    err = hb_ws_conn_send(ws, frame);
     hb_buf_unref(frame);
     return err;
+}
+
+static int send_frame(hb_tunnel *t, int type, json_t *json, const void *content, size_t len,
+                      int has_content) {
+    if (t->closed)
+        return UV_ECANCELED;
+    return send_frame_ws(t->ws, type, json, content, len, has_content);
 }
 
 static void unlink_pending(hb_tunnel *t, hb_tunnel_pending *p) {
@@ -365,6 +370,12 @@ void hb_tunnel__route(void *ud, hb_http_conn *hc, hb_http_request *req) {
         hb_http_respond_json_error(hc, 401, 401, "Unauthorized: the token's audience does not match");
         return;
     }
+    if (az->bus.route_tunnel != NULL &&
+        hb_http_query_get(req->query, req->query_len, "target", token, sizeof(token)) > 0 &&
+        az->bus.route_tunnel(az->bus.ud, hc, req, token) == 0) {
+        hb_jwt_claims_free(&claims);
+        return; /* another node's tunnel: the cluster takes it there */
+    }
     hub = hb_hubs_get(az->hubs, hub_name, 1);
     ts = hub ? hb_hub_data(hub) : NULL;
     if (hub != NULL && ts == NULL && (ts = calloc(1, sizeof(*ts))) != NULL)
@@ -412,6 +423,40 @@ void hb_tunnel__route(void *ud, hb_http_conn *hc, hb_http_request *req) {
     } else if (!t->targeted && az->bus.tunnel != NULL) {
         az->bus.tunnel(az->bus.ud, t);
     }
+}
+
+/* A tunnel refused after its handshake has no state: what it sends is
+ * ignored until it closes. */
+static void on_refused_message(void *ud, hb_ws_conn *ws, int binary, uint8_t *data, size_t len) {
+    (void)ud, (void)ws, (void)binary, (void)data, (void)len;
+}
+
+static void on_refused_closed(void *ud, hb_ws_conn *ws, int code) {
+    (void)ud, (void)ws, (void)code;
+}
+
+static const hb_ws_conn_cb refused_ws_cb = {on_refused_message, on_refused_closed};
+
+void hb_azure_tunnel_refuse(hb_http_conn *hc, hb_http_request *req, const char *message) {
+    hb_ws_conn *ws = hb_ws_conn_accept(hc, req, HB_TUNNEL_MAX_FRAME, &refused_ws_cb, NULL);
+    char id[HB_ID_LEN + 1];
+    json_t *j;
+    if (ws == NULL)
+        return;
+    /* ConnectionConnected first: the app server's client waits for it
+     * before it takes anything else as said. */
+    hb_id_new(id);
+    j = json_pack("{s:s}", "ConnectionId", id);
+    if (j != NULL)
+        send_frame_ws(ws, HB_TUNNEL_CONNECTION_CONNECTED, j, NULL, 0, 0);
+    json_decref(j);
+    j = json_pack("{s:s}", "Message", message);
+    if (j != NULL)
+        send_frame_ws(ws, HB_TUNNEL_CONNECTION_CLOSE, j, NULL, 0, 0);
+    json_decref(j);
+    /* The close frame follows the two messages, which the client reads
+     * first: it has stopped the tunnel by the time it sees the close. */
+    hb_ws_conn_close(ws, 1000, "closed");
 }
 
 int hb_azure_rebalance(hb_tunnel *t, const char *endpoint, const char *target) {

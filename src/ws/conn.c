@@ -27,7 +27,7 @@ struct hb_ws_conn {
 static void on_read(hb_conn *c, uint8_t *data, size_t len);
 static void on_eof(hb_conn *c, int err);
 static void on_close(hb_conn *c);
-static const hb_conn_handler ws_handler = {on_read, on_eof, on_close};
+static const hb_conn_handler ws_handler = {on_read, on_eof, on_close, NULL};
 
 static int rd_message(void *ud, int opcode, uint8_t *data, size_t len) {
     hb_ws_conn *ws = ud;

@@ -12,8 +12,9 @@
 // between them both ways, with and without acks (a node with no handler
 // answers at once with no value); polling-only clients behind a
 // round-robin balancer work (requests for another node's session are
-// forwarded to it), and the Engine.IO errors come when the owner is
-// unknown or gone, or for a WebSocket upgrade on the wrong node; a node
+// forwarded to it), default-transport clients behind it upgrade to
+// WebSocket (an upgrade on the wrong node is relayed to the owner), and
+// the Engine.IO errors come when the owner is unknown or gone; a node
 // killed with SIGKILL leaves the others working and the registry within
 // its TTL; a Redis restart is survived (local delivery goes on, what could
 // not cross is counted, then broadcasts cross again). docs/cluster.md
@@ -424,7 +425,73 @@ test('polling clients behind a round-robin balancer: requests for another node\'
   for (const m of polling) assert.equal(m.sock.io.engine.transport.name, 'polling');
 });
 
-test('a polling request for an unknown node, or an upgrade of another node\'s session: Engine.IO errors', { skip: SKIP }, async (t) => {
+test('default-transport clients behind a round-robin balancer upgrade to WebSocket, relayed to their session\'s node', { skip: SKIP }, async (t) => {
+  const lb = await roundRobin(t, nodes);
+  const before = await relayed();
+  const all = [];
+  // Each client's upgrade goes to whichever node is next: with several
+  // clients, some of them land on a node that does not hold the session.
+  for (let i = 0; i < 6; i++) {
+    const sock = client(t, { url: lb.url });
+    const rec = recorder(sock);
+    await connected(sock, WAIT_MS);
+    if (sock.io.engine.transport.name !== 'websocket') {
+      await new Promise((resolve) => sock.io.engine.once('upgrade', resolve));
+    }
+    assert.equal(sock.io.engine.transport.name, 'websocket');
+    all.push({ sock, rec });
+  }
+  const now = await relayed();
+  assert.ok(now.total > before.total, 'some upgrades were relayed to their session\'s node');
+  assert.ok(now.open > before.open, 'relays are open while their clients are connected');
+  assert.ok(lb.upgrades.some((n) => n > 0));
+  // Acks and a room broadcast over the relayed WebSockets.
+  for (const m of all) {
+    assert.equal(await askLong(m.sock, 'echo', 'over ws', 3), 'over ws');
+    assert.equal(await askLong(m.sock, 'join', 'ws-lb-room'), 'joined');
+  }
+  all[0].sock.emit('to-room', 'ws-lb-room', 'relayed');
+  await Promise.all(all.map((m) => m.rec.waitFor('room-msg', 1, WAIT_MS)));
+  for (const m of all) assert.deepEqual(got(m.rec, 'room-msg'), ['relayed']);
+  for (const m of all) assert.equal(m.sock.io.engine.transport.name, 'websocket');
+  // Clients that leave close their relays.
+  for (const m of all) m.sock.disconnect();
+  await until(async () => (await relayed()).open === before.open, WAIT_MS, 'the relays to close');
+});
+
+/** Sends a raw WebSocket upgrade to url; resolves its status (101 or the refusal's) and body. */
+function rawUpgrade(t, url) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, {
+      headers: {
+        Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      },
+    }, (res) => {
+      let body = '';
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('upgrade', (res, socket) => {
+      t.after(() => socket.destroy());
+      resolve({ status: 101, socket });
+    });
+    req.on('error', reject);
+  });
+}
+
+async function relayed() {
+  let total = 0, open = 0, errors = 0;
+  for (const srv of nodes) {
+    const m = await metrics(srv);
+    total += m.hubbub_cluster_relays_total;
+    open += m.hubbub_cluster_relays_open;
+    errors += m.hubbub_cluster_relay_errors_total;
+  }
+  return { total, open, errors };
+}
+
+test('a polling request for an unknown node, or an upgrade of another node\'s session: relayed, or Engine.IO errors', { skip: SKIP }, async (t) => {
   // A session of node 1 seen from node 0.
   const r = await request(`${nodes[1].url}/socket.io/?EIO=4&transport=polling`);
   assert.equal(r.status, 200);
@@ -440,18 +507,27 @@ test('a polling request for an unknown node, or an upgrade of another node\'s se
   const unknown = await request(`${nodes[0].url}/socket.io/?EIO=4&transport=polling&sid=${bogus}`);
   assert.equal(unknown.status, 400);
   assert.deepEqual(JSON.parse(unknown.body), { code: 1, message: 'Session ID unknown' });
-  // A WebSocket upgrade for node 1's session on node 0: refused, 400.
-  const upgrade = await new Promise((resolve, reject) => {
-    const req = http.get(`${nodes[0].url}/socket.io/?EIO=4&transport=websocket&sid=${sid}`, {
-      headers: {
-        Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13',
-        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
-      },
-    }, (res) => { res.resume(); resolve(res.statusCode); });
-    req.on('upgrade', () => resolve(101));
-    req.on('error', reject);
-  });
-  assert.equal(upgrade, 400);
+  // A WebSocket upgrade for node 1's session on node 0: relayed to node 1,
+  // which answers the probe as its own.
+  const before = await relayed();
+  const upgrade = await rawUpgrade(t, `${nodes[0].url}/socket.io/?EIO=4&transport=websocket&sid=${sid}`);
+  assert.equal(upgrade.status, 101);
+  const mask = [1, 2, 3, 4];
+  const payload = Buffer.from('2probe');
+  upgrade.socket.write(Buffer.concat([Buffer.from([0x81, 0x80 | payload.length, ...mask]),
+    payload.map((b, i) => b ^ mask[i % 4])]));
+  const pong = await new Promise((resolve) => upgrade.socket.once('data', resolve));
+  assert.equal(pong.subarray(2).toString(), '3probe');
+  const during = await relayed();
+  assert.equal(during.total, before.total + 1);
+  assert.equal(during.open, before.open + 1);
+  upgrade.socket.destroy();
+  await until(async () => (await relayed()).open === before.open, WAIT_MS, 'the relay to close');
+  // An upgrade for a session of no node: engine.io's plain-text 400.
+  const lost = await rawUpgrade(t, `${nodes[0].url}/socket.io/?EIO=4&transport=websocket&sid=${bogus}`);
+  assert.equal(lost.status, 400);
+  assert.equal(lost.body, 'Session ID unknown');
+  assert.ok((await relayed()).errors > before.errors, 'the failed relay is counted');
 });
 
 test('a node killed with SIGKILL leaves the others working and the registry within its TTL', { skip: SKIP }, async (t) => {
@@ -472,6 +548,10 @@ test('a node killed with SIGKILL leaves the others working and the registry with
   const orphan = await request(pollUrl);
   assert.equal(orphan.status, 400);
   assert.deepEqual(JSON.parse(orphan.body), { code: 1, message: 'Session ID unknown' });
+  // An upgrade of it too (the route is still known, the owner refuses the connection).
+  const orphanWs = await rawUpgrade(t, pollUrl.replace('transport=polling', 'transport=websocket'));
+  assert.equal(orphanWs.status, 400);
+  assert.equal(orphanWs.body, 'Session ID unknown');
 
   a[0].sock.emit('emit-all', 'after the kill');
   await until(() => a.every((m) => got(m.rec, 'all').includes('after the kill')), WAIT_MS, 'broadcast after the kill');

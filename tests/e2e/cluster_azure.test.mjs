@@ -11,7 +11,10 @@
 // exists queries, sends to a connection, group and user, group membership
 // and closing connections held by other nodes; polling clients behind a
 // round-robin balancer; a node killed with SIGKILL (the app server gets the
-// disconnected events of its clients within the TTL); a Redis restart.
+// disconnected events of its clients within the TTL); a Redis restart;
+// nodes with --public-url behind a balancer (tunnels routed to their
+// target; a killed node's tunnel closed for good, after which new clients
+// are all answered on their first try).
 // docs/cluster.md describes the design.
 //
 // Who does NOT receive a broadcast is checked with a marker, but only after
@@ -33,7 +36,9 @@ import { WebPubSubServiceClient } from '@azure/web-pubsub';
 import jwt from 'jsonwebtoken';
 import { startServer, stopChecked, freePort, REPO, IS_REF } from './lib/server.mjs';
 import { connected, recorder, until, within, once, request } from './lib/sio.mjs';
-import { metrics, roundRobin, testCluster } from './lib/cluster.mjs';
+import {
+  metrics, roundRobin, testCluster, startRedis, redisReady,
+} from './lib/cluster.mjs';
 
 const SKIP = IS_REF ? 'cluster mode is Hubbub\'s' : false;
 const APP = path.join(REPO, 'tests/e2e/ref/azure-app.mjs');
@@ -86,8 +91,8 @@ const tunnels = async (srv) => (await metrics(srv)).hubbub_tunnels_open;
  * waits for its ready line, then for a tunnel on every node (the nodes ask
  * it to open them). Stopped when t ends.
  */
-async function startApp(t, hub, via) {
-  const before = await Promise.all(nodes.map(tunnels));
+async function startApp(t, hub, via, on = nodes) {
+  const before = await Promise.all(on.map(tunnels));
   const proc = spawn(process.execPath, [APP, hub, connStr(via), 'app'], {
     cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -103,7 +108,7 @@ async function startApp(t, hub, via) {
     await exited;
   });
   await until(() => out.includes('ready app\n'), WAIT_MS, `app server of ${hub} to be ready:\n${out}`);
-  await until(async () => (await Promise.all(nodes.map(tunnels))).every((n, i) => n > before[i]),
+  await until(async () => (await Promise.all(on.map(tunnels))).every((n, i) => n > before[i]),
     WAIT_MS, 'a tunnel of the app server on every node', 100);
   return { proc, output: () => out };
 }
@@ -506,4 +511,72 @@ test('a Redis restart: the nodes rebuild their subscriptions and directory, and 
   // The directory and the inboxes are back: another node answers for m[2].
   const svc1 = new WebPubSubServiceClient(connStr(nodes[1]), hub, INSECURE);
   assert.equal(await svc1.connectionExists(m[2].sock.io.engine.id), true);
+});
+
+// ---------------------------------------------------------------------------
+// --public-url: one address for the whole cluster
+
+test('with --public-url behind a balancer, tunnels are routed to their target, and a killed node\'s tunnel is closed for good', T, async (t) => {
+  // A cluster of its own (its own Redis), behind a round-robin balancer
+  // that exists before the nodes, which are told its address.
+  const redis = await startRedis(await freePort());
+  t.after(() => redis.stop());
+  const pub = [];
+  const lb = await roundRobin(t, pub);
+  const running = new Set();
+  t.after(async () => {
+    for (const srv of running) await stopChecked(srv);
+  });
+  for (let i = 0; i < 3; i++) {
+    const srv = await startServer({
+      ref: false,
+      args: ['--access-key', KEY, '--allow-anonymous', '--redis', redis.url, '--node-id', `pub${i}`,
+        '--node-ttl', String(TTL_S), '--public-url', lb.url],
+    });
+    srv.id = `pub${i}`;
+    pub.push(srv);
+    running.add(srv);
+  }
+  await Promise.all(pub.map((n) => redisReady(n, 3, WAIT_MS)));
+  const hub = newHub();
+  // The app server knows only the balancer; each node asks it for a
+  // tunnel at the balancer's address with its own id as the target.
+  const app = await startApp(t, hub, lb, pub);
+  const sum = async (srvs, name) => (await Promise.all(srvs.map(metrics))).reduce((a, m) => a + m[name], 0);
+  // Every tunnel request went through the balancer, which does not know
+  // targets: the ones that reached another node were relayed.
+  assert.ok(lb.upgrades.reduce((a, n) => a + n, 0) >= 3, `tunnels through the balancer: ${lb.upgrades}`);
+  const m0 = await member(t, hub, pub[0]);
+  assert.equal((await ask(m0.sock, 'whoami')).id, m0.sock.id);
+
+  const doomed = pub[2];
+  running.delete(doomed);
+  doomed.proc.kill('SIGKILL');
+  await new Promise((resolve) => doomed.proc.once('exit', resolve));
+  const alive = pub.slice(0, 2);
+  // Past the TTL, the app server's tunnel client for the dead node
+  // reconnects through the balancer to a live node, which tells it that
+  // node left: ConnectionClose, and the extension stops that client.
+  await Promise.all(alive.map((n) => redisReady(n, 2, WAIT_MS)));
+  await until(async () => (await sum(alive, 'hubbub_cluster_tunnels_dead_target_total')) > 0,
+    WAIT_MS, 'a ConnectionClose for the dead node\'s tunnel', 200);
+  assert.match(alive.map((n) => n.stderr()).join(''),
+    new RegExp(`tunnel for node ${doomed.id}, which left the cluster, is closed for good`));
+  // Every live node still has a tunnel of the app.
+  await until(async () => (await Promise.all(alive.map(tunnels))).every((n) => n > 0),
+    WAIT_MS, 'a tunnel of the app on every live node', 100);
+  // New clients of the surviving nodes: each connects, and is answered, on
+  // its first try (no REST call of the app is lost on a dead tunnel; a lost
+  // CONNECT answer would leave its client waiting, never retried).
+  for (let i = 0; i < 24; i++) {
+    const m = await member(t, hub, alive[i % 2]);
+    assert.equal((await ask(m.sock, 'whoami')).id, m.sock.id);
+    await ask(m.sock, 'join', 'after-kill');
+    m.sock.disconnect();
+  }
+  // And no tunnel client is left retrying the dead node: no more
+  // ConnectionClose was needed meanwhile than before.
+  const closed = await sum(alive, 'hubbub_cluster_tunnels_dead_target_total');
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  assert.equal(await sum(alive, 'hubbub_cluster_tunnels_dead_target_total'), closed);
 });

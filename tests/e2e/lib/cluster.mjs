@@ -1,7 +1,8 @@
 // What the cluster tests share (cluster.test.mjs, cluster_azure.test.mjs): a
 // real redis-server on a free port, the nodes' /metrics, and a small
-// round-robin HTTP load balancer that is not sticky.
+// round-robin load balancer (HTTP and WebSocket upgrades) that is not sticky.
 import http from 'node:http';
+import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { until, request, freePort, stopChecked } from './sio.mjs';
 
@@ -68,17 +69,28 @@ export async function redisReady(srv, n, ms) {
 }
 
 /**
- * A small HTTP load balancer: each request goes to the next of targets in
- * turn, whatever its session. Resolves { url, counts, close() }.
+ * A small load balancer: each request, and each WebSocket upgrade, goes to
+ * the next of targets in turn, whatever its session (an upgrade's sockets
+ * are piped to the node it picked; a node that is down gets the client a
+ * 502). targets may be filled after the balancer starts (nodes started
+ * with its address). Resolves { url, port, counts, upgrades }.
  */
 export async function roundRobin(t, targets) {
   let next = 0;
   const counts = targets.map(() => 0);
-  const server = http.createServer((req, res) => {
+  const upgrades = targets.map(() => 0);
+  const pick = (tally) => {
+    while (counts.length < targets.length) counts.push(0);
+    while (upgrades.length < targets.length) upgrades.push(0);
     const i = next++ % targets.length;
     counts[i]++;
+    if (tally) upgrades[i]++;
+    return targets[i];
+  };
+  const server = http.createServer((req, res) => {
+    const target = pick(false);
     const up = http.request({
-      host: '127.0.0.1', port: targets[i].port, method: req.method, path: req.url,
+      host: '127.0.0.1', port: target.port, method: req.method, path: req.url,
       headers: req.headers, agent: false,
     }, (ur) => {
       res.writeHead(ur.statusCode, ur.headers);
@@ -92,14 +104,43 @@ export async function roundRobin(t, targets) {
     // A client that goes away takes its request to the node with it.
     res.on('close', () => up.destroy());
   });
+  const piped = new Set();
+  server.on('upgrade', (req, socket, head) => {
+    const target = pick(true);
+    const up = net.connect(target.port, '127.0.0.1');
+    let connected = false;
+    piped.add(socket);
+    const end = () => {
+      piped.delete(socket);
+      up.destroy();
+      socket.destroy();
+    };
+    up.on('connect', () => {
+      connected = true;
+      let h = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`;
+      for (let k = 0; k < req.rawHeaders.length; k += 2) h += `${req.rawHeaders[k]}: ${req.rawHeaders[k + 1]}\r\n`;
+      up.write(`${h}\r\n`);
+      if (head.length > 0) up.write(head);
+      up.pipe(socket);
+      socket.pipe(up);
+    });
+    up.on('error', () => {
+      if (!connected) socket.end('HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      else end();
+    });
+    up.on('close', end);
+    socket.on('error', end);
+    socket.on('close', end);
+  });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => new Promise((resolve) => {
+    for (const s of piped) s.destroy();
     server.closeAllConnections();
     server.close(resolve);
   }));
-  return { url: `http://127.0.0.1:${server.address().port}`, counts };
+  const { port } = server.address();
+  return { url: `http://127.0.0.1:${port}`, port, counts, upgrades };
 }
-
 
 /**
  * The cluster of a test file: a redis-server on a free port and n nodes,
