@@ -28,6 +28,8 @@
 
 #include "hubbub/error.h"
 
+#define HUBBUB_VERSION "0.1.0"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hubbub/hubbub.h"
+
 enum kind { K_STR, K_LIST, K_MS, K_SEC, K_SIZE, K_BOOL };
 
 typedef struct flag {
@@ -185,7 +187,7 @@ int hb_cli_parse(hb_cli_options *o, int argc, char **argv) {
             return 1;
         }
         if (strcmp(arg, "--version") == 0) {
-            printf("hubbub 0.1.0\n");
+            printf("hubbub %s\n", HUBBUB_VERSION);
             return 1;
         }
         if (strncmp(arg, "--", 2) != 0) {

@@ -939,6 +939,14 @@ const char *hb_cluster_node_id(const hb_cluster *c) {
     return c->node_id;
 }
 
+int hb_cluster_redis_up(const hb_cluster *c) {
+    return hb_redis_up(c->redis);
+}
+
+const hb_cluster_node_info *hb_cluster_nodes_listed(const hb_cluster *c, size_t *count) {
+    return hb_cluster_nodes_list(c->nodes, count);
+}
+
 static int route_forward(void *ud, hb_http_conn *hc, hb_http_request *req, const char *sid) {
     hb_cluster *c = ud;
     return hb_forward_request(c->fwd, hc, req, sid);

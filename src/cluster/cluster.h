@@ -10,6 +10,7 @@
 #ifndef HB_CLUSTER_CLUSTER_H
 #define HB_CLUSTER_CLUSTER_H
 
+#include "cluster/node.h"
 #include "eio/server.h"
 #include "net/loop.h"
 #include "sio/server.h"
@@ -44,6 +45,10 @@ void hb_cluster_stop(hb_cluster *c);
  * the socket handles finish closing). NULL is accepted. */
 void hb_cluster_free(hb_cluster *c);
 const char *hb_cluster_node_id(const hb_cluster *c);
+/* For the status page: whether both Redis connections are up, and the
+ * nodes of the registry's last listing (hb_cluster_nodes_list). */
+int hb_cluster_redis_up(const hb_cluster *c);
+const hb_cluster_node_info *hb_cluster_nodes_listed(const hb_cluster *c, size_t *count);
 /* This node's router for its Engine.IO server (hb_eio_server_set_router):
  * its session ids start with this node's tag, and polling requests for
  * the sessions of other nodes are forwarded to them (cluster/forward.h).

@@ -19,8 +19,15 @@
 #include "net/loop.h"
 #include "api/jwt.h"
 #include "cluster/cluster.h"
+#include "server/status.h"
 #include "sio/server.h"
 #include "upstream/service.h"
+
+/* Written by cmake/embed.cmake into the build directory's status_page.c. */
+extern const unsigned char hb_embed_status_html[];
+extern const size_t hb_embed_status_html_len;
+
+#define STATUS_MAX_HUBS 1000 /* hubs listed by /api/status; the rest are counted only */
 
 typedef struct page {
     struct page *next;
@@ -62,6 +69,7 @@ struct hb_server {
     uv_timer_t deadline;
     int stopping;
     int ran;
+    uint64_t started_ms;      /* the loop's clock when run began */
 };
 
 /* --- the echo endpoint: every message goes back as it came ------------------- */
@@ -119,6 +127,82 @@ static void route_metrics(void *ud, hb_http_conn *hc, hb_http_request *req) {
     }
     hb_http_respond(hc, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, text, len);
     free(text);
+}
+
+/* /api/status: this node at a glance (server/status.h). Any origin may
+ * read it: the status page of one node fetches every other node's. */
+typedef struct status_hubs {
+    hb_status_hub *v;
+    size_t n;
+} status_hubs;
+
+static void count_tunnel(void *ud, hb_tunnel *t) {
+    status_hubs *sh = ud;
+    const char *hub = hb_azure_tunnel_hub(t);
+    for (size_t i = 0; i < sh->n; i++)
+        if (strcmp(sh->v[i].name, hub) == 0) {
+            sh->v[i].app_servers++;
+            return;
+        }
+}
+
+static void route_status_api(void *ud, hb_http_conn *hc, hb_http_request *req) {
+    hb_server *srv = ud;
+    hb_status st = {0};
+    hb_status_node *nodes = NULL;
+    status_hubs sh = {0};
+    hb_hubs *hubs = hb_azure_hubs(srv->azure);
+    char *text;
+    size_t len;
+    if (!exact(hc, req, "/api/status"))
+        return;
+    st.version = HUBBUB_VERSION;
+    st.address = srv->opts.advertise ? srv->opts.advertise
+                                     : hb_http_server_listener_name(srv->http, 0);
+    st.uptime_s = (hb_loop_now(&srv->loop) - srv->started_ms) / 1000;
+    st.stopping = srv->stopping;
+    if (srv->cluster != NULL) {
+        size_t n;
+        const hb_cluster_node_info *info = hb_cluster_nodes_listed(srv->cluster, &n);
+        st.node_id = hb_cluster_node_id(srv->cluster);
+        st.redis_up = hb_cluster_redis_up(srv->cluster);
+        if (n > 0 && (nodes = calloc(n, sizeof(*nodes))) != NULL) {
+            for (size_t i = 0; i < n; i++) {
+                nodes[i].id = info[i].id;
+                nodes[i].address = info[i].addr;
+            }
+            st.nodes = nodes;
+            st.nnodes = n;
+        }
+    }
+    sh.v = calloc(STATUS_MAX_HUBS, sizeof(*sh.v));
+    for (hb_hub *h = hb_hubs_next(hubs, NULL); sh.v != NULL && h != NULL && sh.n < STATUS_MAX_HUBS;
+         h = hb_hubs_next(hubs, h)) {
+        sh.v[sh.n].name = hb_hub_name(h);
+        sh.v[sh.n++].connections = hb_hub_count(h);
+    }
+    hb_azure_foreach_tunnel(srv->azure, count_tunnel, &sh);
+    st.hubs = sh.v;
+    st.nhubs = sh.n;
+    text = hb_status_json(&st, &len);
+    free(nodes);
+    free(sh.v);
+    if (text == NULL) {
+        hb_http_respond_json_error(hc, 503, 503, "Out of memory");
+        return;
+    }
+    hb_http_respond(hc, 200, "application/json", "Access-Control-Allow-Origin: *\r\n", text, len);
+    free(text);
+}
+
+/* /status: the page that shows /api/status of this node and of every
+ * other node of its cluster, refreshed every two seconds. */
+static void route_status_page(void *ud, hb_http_conn *hc, hb_http_request *req) {
+    (void)ud;
+    if (!exact(hc, req, "/status"))
+        return;
+    hb_http_respond(hc, 200, "text/html; charset=utf-8", "Cache-Control: no-cache\r\n",
+                    hb_embed_status_html, hb_embed_status_html_len);
 }
 
 static void route_page(void *ud, hb_http_conn *hc, hb_http_request *req) {
@@ -310,7 +394,9 @@ hb_server *hb_server_new(const hb_server_opts *opts) {
         goto fail_loop;
     if (set_up_azure(srv, &eopts) != 0 || hb_eio_server_mount(srv->eio, srv->opts.path, 0) != 0 ||
         hb_http_server_route(srv->http, "/api/health", route_health, srv) != 0 ||
-        hb_http_server_route(srv->http, "/metrics", route_metrics, srv) != 0)
+        hb_http_server_route(srv->http, "/metrics", route_metrics, srv) != 0 ||
+        hb_http_server_route(srv->http, "/api/status", route_status_api, srv) != 0 ||
+        hb_http_server_route(srv->http, "/status", route_status_page, srv) != 0)
         goto fail_loop;
     if (srv->opts.engineio_echo != NULL) {
         srv->echo = hb_eio_server_new(&srv->loop, srv->http, &eopts, &echo_handler, srv);
@@ -451,6 +537,7 @@ static int listen_all(hb_server *srv) {
                 srv->endpoint, srv->keys[0],
                 srv->keys[0] == srv->generated_key ? " (a new key: set --access-key to keep one)"
                                                    : "");
+    hb_log_info("main", "status page: %s/status", srv->endpoint);
     return 0;
 }
 
@@ -496,6 +583,7 @@ int hb_server_run(hb_server *srv) {
     if (srv == NULL || srv->ran)
         return HB_EINVAL;
     srv->ran = 1;
+    srv->started_ms = hb_loop_now(&srv->loop);
     signal(SIGPIPE, SIG_IGN);
     uv_signal_init(&srv->uv, &srv->sigterm);
     uv_signal_init(&srv->uv, &srv->sigint);

@@ -72,6 +72,8 @@ int hb_azure_rebalance(hb_tunnel *t, const char *endpoint, const char *target);
 void hb_azure_tunnel_refuse(hb_http_conn *hc, hb_http_request *req, const char *message);
 /* The tunnel's id (the ConnectionId of its ConnectionConnected). */
 const char *hb_azure_tunnel_id(const hb_tunnel *t);
+/* The name of the hub whose app server opened t. */
+const char *hb_azure_tunnel_hub(const hb_tunnel *t);
 /* Calls fn for every open tunnel. */
 void hb_azure_foreach_tunnel(hb_azure *az, void (*fn)(void *ud, hb_tunnel *t), void *ud);
 /* Tells an app server of hub that connection conn_id (of user_id, may be

@@ -471,6 +471,10 @@ const char *hb_azure_tunnel_id(const hb_tunnel *t) {
     return t->id;
 }
 
+const char *hb_azure_tunnel_hub(const hb_tunnel *t) {
+    return hb_hub_name(t->hub);
+}
+
 void hb_azure_foreach_tunnel(hb_azure *az, void (*fn)(void *ud, hb_tunnel *t), void *ud) {
     for (hb_hub *hub = hb_hubs_next(az->hubs, NULL); hub; hub = hb_hubs_next(az->hubs, hub)) {
         hb_hub_tunnels *ts = hb_hub_data(hub);

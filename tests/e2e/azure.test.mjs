@@ -836,6 +836,9 @@ describe('REST with WebPubSubServiceClient', () => {
     const bob = await as('bob', WS);
     const anon = await connect(t, hub, WS);
     const [a1, a2, b, x] = [ann1, ann2, bob, anon].map((s) => s.io.engine.id);
+    // the status page's JSON counts the hub's clients and app servers
+    const st = JSON.parse((await request(`${srv.url}/api/status`)).body);
+    assert.deepEqual(st.hubs.find((h) => h.name === hub), { name: hub, connections: 4, app_servers: 1 });
     const list = async (g, opts) => {
       const out = [];
       // (listConnections returns a promise of the iterator: the SDK wraps it in a tracing span)
