@@ -38,6 +38,7 @@ typedef struct relay relay;
 struct hb_relays {
     hb_loop *loop;
     relay *live;
+    size_t nlive;
     int stopped;
     uint64_t last_err_log;
 };
@@ -103,6 +104,7 @@ static void relay_unref(relay *r) {
             r->rs->live = r->next;
         if (r->next != NULL)
             r->next->prev = r->prev;
+        r->rs->nlive--;
     }
     hb_timer_stop(&r->timer);
     free(r->head);
@@ -345,11 +347,14 @@ void hb_relay_start(hb_relays *rs, hb_http_conn *hc, char *head, size_t head_len
                     const char *addr, const hb_relay_refusal *refusal) {
     relay *r;
     int err;
-    if (rs->stopped || (r = calloc(1, sizeof(*r))) == NULL) {
+    if (rs->stopped || rs->nlive >= HB_RELAY_MAX || (r = calloc(1, sizeof(*r))) == NULL) {
         free(head);
         hc->keep_alive = 0;
+        hb_metrics_g.cluster_relay_errors += !rs->stopped;
         hb_http_respond_json_error(hc, 503, 503,
-                                   rs->stopped ? "Server shutting down" : "Out of memory");
+                                   rs->stopped              ? "Server shutting down"
+                                   : rs->nlive >= HB_RELAY_MAX ? "Too many relayed connections"
+                                                            : "Out of memory");
         return;
     }
     r->rs = rs;
@@ -364,6 +369,7 @@ void hb_relay_start(hb_relays *rs, hb_http_conn *hc, char *head, size_t head_len
     if (r->next != NULL)
         r->next->prev = r;
     rs->live = r;
+    rs->nlive++;
     hb_http_hold(hc, on_client_gone, r);
     hb_loop_timer_start(rs->loop, &r->timer, CONNECT_MS, on_deadline);
     if ((err = uv_tcp_init(rs->loop->uv, &r->tcp)) != 0) {

@@ -17,6 +17,10 @@
 #include "net/loop.h"
 
 #define HB_RELAY_MAX_BUFFERED (256u * 1024)
+/* Relays at once on a node; each holds two sockets of the process's open
+ * files (often 20,000 at most), so past this a new one is refused (503)
+ * rather than starving the node's own clients. */
+#define HB_RELAY_MAX 4096
 
 typedef struct hb_relays hb_relays;
 
