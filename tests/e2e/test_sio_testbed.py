@@ -16,6 +16,8 @@ import threading
 import unittest
 from pathlib import Path
 
+import requests
+
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 import sioserver  # noqa: E402
 
@@ -70,7 +72,11 @@ class TestbedCases:
     TRANSPORTS = None
 
     def client(self, auth=None, namespaces=None, handlers=None, connect=True):
-        sio = socketio.Client(reconnection=False)
+        # Our own HTTP session, closed after the client: python-engineio
+        # leaves the one it makes open (ResourceWarnings on every run).
+        http = requests.Session()
+        self.addCleanup(http.close)
+        sio = socketio.Client(reconnection=False, http_session=http)
         for (event, namespace), fn in (handlers or {}).items():
             sio.on(event, fn, namespace=namespace)
         if connect:
