@@ -234,9 +234,12 @@ static void answer_get(hb_eio_session *s, hb_buf *pkt) {
 }
 
 static int enqueue(hb_eio_session *s, hb_buf *pkt) {
-    /* Bound what a client that never polls can make us keep. */
+    /* Bound what a client that never polls can make us keep. The bound
+     * counts what waits behind the first packet, so one packet bigger
+     * than it (an app's 20 MB emit) still goes, with what follows it. */
     size_t limit = s->srv->opts.max_payload * 8 + (1u << 20);
-    if (s->q_bytes + pkt->len > limit)
+    size_t behind = s->q_len > 0 ? s->q_bytes - s->q[0]->len : 0;
+    if (s->q_len > 0 && behind + pkt->len > limit)
         return HB_ETOOBIG; /* counted by send_packet */
     if (s->q_len == s->q_cap) {
         uint32_t cap = s->q_cap ? s->q_cap * 2 : 4;

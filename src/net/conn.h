@@ -60,7 +60,8 @@ struct hb_listener {
     char name[80];      /* "127.0.0.1:3000", for logs */
 };
 
-/* Default cap on bytes queued per connection before writes are refused. */
+/* Default cap on bytes queued per connection before writes are refused
+ * (a single buffer over it is taken when nothing else is queued). */
 #define HB_CONN_MAX_QUEUED (32u << 20)
 
 /* Binds and listens on host:port (IPv4 or IPv6 literal, or "localhost").

@@ -11,10 +11,14 @@
 
 #include "core/buf.h"
 
-/* The largest body (N) hb_tunnel_frame_decode() accepts. The Azure client
- * names 1 MiB but enforces nothing; 16 MiB leaves room for big REST bodies
- * while bounding what a peer can make us hold. */
-#define HB_TUNNEL_MAX_FRAME (16u << 20)
+/* The largest body (N) hb_tunnel_frame_decode() accepts, and the largest
+ * tunnel message. The Azure client names 1 MiB but enforces nothing: an
+ * app's socket.emit() of 20 MB is one tunnel message, and over the limit
+ * the tunnel closes (1009) and the package sends it again on its next
+ * tunnel, for ever. 100 MiB is the default maxPayload of npm's ws (what
+ * the app server and Node clients read with), while bounding what a peer,
+ * one that holds the access key, can make us hold. */
+#define HB_TUNNEL_MAX_FRAME (100u << 20)
 
 /* Frame types (the array's first element; the JSON repeats it as "Type"). */
 enum {

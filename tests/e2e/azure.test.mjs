@@ -297,6 +297,20 @@ for (const [mode, make] of Object.entries(MODES)) {
       assert.deepEqual(all.map((a) => a[0]), want);
     });
 
+    test('a 20 MB emit of the app server reaches the client, and its tunnel stays', T, async (t) => {
+      const hub = newHub();
+      await startApp(t, hub);
+      const sock = await make(t, hub);
+      const rec = recorder(sock);
+      const bytes = 20 * 1000 * 1000; // one tunnel message over the old 16 MiB limit
+      assert.equal(await ask(sock, 'big', bytes), 'sent');
+      const [[got]] = await rec.waitFor('big', 1, 60000);
+      assert.equal(got.length, bytes);
+      assert.ok(/^x+$/.test(got));
+      assert.equal((await ask(sock, 'whoami')).id, sock.id);
+      assert.ok(sock.connected);
+    });
+
     test('disconnect-me and close-me: the client sees "io server disconnect"', T, async (t) => {
       const hub = newHub();
       await startApp(t, hub);

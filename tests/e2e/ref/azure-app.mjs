@@ -35,6 +35,8 @@
 //     io.in(room).disconnectSockets(close).
 //   - "disconnect-me" (): socket.disconnect(); "close-me": socket.disconnect(true).
 //   - "burst" (n): emits "seq" 0..n-1 to the sender.
+//   - "big" (bytes, ack): emits "big" with a string of that many "x" to the
+//     sender, then ack("sent").
 //   - "seq-in" (i): appended to the socket's list; "seq-report" (ack): ack(list).
 //   - "server-disconnects" (ack): ack(the reasons of the server-side
 //     "disconnect" events seen so far on this app server, in order).
@@ -136,6 +138,10 @@ function setup(io) {
     socket.on('close-me', () => socket.disconnect(true));
     socket.on('burst', (n) => {
       for (let i = 0; i < n; i++) socket.emit('seq', i);
+    });
+    socket.on('big', (bytes, ack) => {
+      socket.emit('big', 'x'.repeat(bytes));
+      ack('sent');
     });
     socket.on('seq-in', (i) => seq.push(i));
     socket.on('seq-report', withAck((ack) => ack(seq)));
