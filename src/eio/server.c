@@ -74,7 +74,6 @@ struct hb_eio_session {
     hb_deferred kill;          /* a close put off to the end of the turn */
     char *hub;
     void *data;
-    char peer[48];
 };
 
 struct hb_eio_server {
@@ -567,8 +566,7 @@ static void refuse(hb_http_conn *hc, const hb_http_request *req, int code) {
     hb_http_respond_json_error(hc, code == ERR_FORBIDDEN ? 403 : 400, code, msg);
 }
 
-static hb_eio_session *session_new(hb_eio_server *srv, hb_http_conn *hc, const char *hub,
-                                   int transport) {
+static hb_eio_session *session_new(hb_eio_server *srv, const char *hub, int transport) {
     hb_eio_session *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return NULL;
@@ -585,7 +583,6 @@ static hb_eio_session *session_new(hb_eio_server *srv, hb_http_conn *hc, const c
     } while (map_find(srv, s->sid) != NULL);
     if (map_add(srv, s) != 0)
         goto fail;
-    hb_http_conn_peer(hc, s->peer, sizeof(s->peer));
     hb_metrics_g.sessions_opened++;
     hb_metrics_g.sessions_open[transport]++;
     return s;
@@ -793,17 +790,25 @@ void hb_eio_session_refuse(hb_eio_session *s, int status, const char *message) {
     session_close(s, HB_CLOSE_FORCED, 0);
 }
 
+static void log_opened(const hb_eio_session *s, const char *transport) {
+    char peer[64];
+    if (!hb_log_enabled(HB_LOG_DEBUG))
+        return;
+    hb_eio_session_peer(s, peer, sizeof(peer));
+    hb_log_debug("eio", "session %s opened (%s) from %s", s->sid, transport, peer);
+}
+
 static void handshake_polling(hb_eio_server *srv, hb_http_conn *hc, hb_http_request *req,
                               const char *hub) {
-    hb_eio_session *s = session_new(srv, hc, hub, HB_EIO_POLLING);
+    hb_eio_session *s = session_new(srv, hub, HB_EIO_POLLING);
     if (s == NULL) {
         hb_http_respond_json_error(hc, 500, 500, "Internal error");
         return;
     }
-    hb_log_debug("eio", "session %s opened (polling) from %s", s->sid, s->peer);
     /* The open packet is the answer to the handshake GET (the request is
      * only valid until that answer, so on_open comes first). */
     s->get = hc;
+    log_opened(s, "polling");
     hb_http_hold(hc, get_gone, s);
     start_session(srv, s, req);
 }
@@ -819,16 +824,16 @@ static void handshake_websocket(hb_eio_server *srv, hb_http_conn *hc, hb_http_re
         hb_ws_conn_accept(hc, req, srv->opts.max_payload, &dead_ws_cb, NULL); /* answers 400 */
         return;
     }
-    s = session_new(srv, hc, hub, HB_EIO_WEBSOCKET);
+    s = session_new(srv, hub, HB_EIO_WEBSOCKET);
     if (s == NULL) {
         hb_http_respond_json_error(hc, 500, 500, "Internal error");
         return;
     }
-    hb_log_debug("eio", "session %s opened (websocket) from %s", s->sid, s->peer);
     /* The 101 waits for on_open (and, when it defers, for its accept), so
      * that a refusal is an HTTP error; see the upgrade field. */
     s->upgrade = hc;
     s->upgrade_req = req;
+    log_opened(s, "websocket");
     hb_http_hold(hc, upgrade_gone, s);
     session_ref(s);
     srv->handler->on_open(srv->ud, s, req);
@@ -1085,6 +1090,15 @@ void hb_eio_session_set_data(hb_eio_session *s, void *data) {
     s->data = data;
 }
 
-const char *hb_eio_session_peer(const hb_eio_session *s) {
-    return s->peer;
+void hb_eio_session_peer(const hb_eio_session *s, char *out, size_t cap) {
+    /* Asked of the connection rather than kept: 48 bytes less per idle
+     * session, and only the handshake's handler asks. */
+    hb_http_conn *hc = s->ws != NULL      ? hb_ws_conn_http(s->ws)
+                       : s->upgrade != NULL ? s->upgrade
+                       : s->get != NULL     ? s->get
+                                            : s->post;
+    if (hc != NULL)
+        hb_http_conn_peer(hc, out, cap);
+    else
+        snprintf(out, cap, "?:0");
 }

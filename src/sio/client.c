@@ -25,7 +25,7 @@ static int64_t wall_ms(void) {
 
 /* Bytes the handshake's strings take (see handshake_copy). */
 static size_t handshake_size(const hb_http_request *req, const char *peer) {
-    size_t n = req->path_len + 1 + req->query_len + 1 + req->query_len + 1 + strlen(peer) + 1;
+    size_t n = req->path_len + 1 + req->query_len + 1 + strlen(peer) + 1;
     for (size_t i = 0; i < req->nheaders; i++)
         n += req->headers[i].name_len + 1 + req->headers[i].value_len + 1;
     return n;
@@ -48,14 +48,16 @@ static void handshake_copy(hb_sio_handshake *hs, char *buf, const hb_http_reques
     hs->url = p;
     memcpy(p, req->path, req->path_len);
     p += req->path_len;
+    /* The query is the url's tail, not a second copy: "" when there is
+     * none (the url's own terminator). */
+    hs->query = p;
     if (req->query_len) {
         *p++ = '?';
+        hs->query = p;
         memcpy(p, req->query, req->query_len);
         p += req->query_len;
     }
     *p++ = '\0';
-    hs->query = p;
-    p = put(p, req->query, req->query_len);
     /* The peer "ip:port" or "[v6]:port" without the port. */
     if (plen >= 2 && peer[0] == '[' && peer[plen - 1] == ']')
         peer++, plen -= 2;
@@ -154,8 +156,10 @@ static void on_connect_timeout(hb_timer *t) {
 
 void hb_sio__client_open(void *ud, hb_eio_session *session, const hb_http_request *req) {
     hb_sio_server *srv = server_of(ud);
-    const char *peer = hb_eio_session_peer(session);
-    hb_sio_client *c = calloc(1, sizeof(*c) + handshake_size(req, peer));
+    char peer[64];
+    hb_sio_client *c;
+    hb_eio_session_peer(session, peer, sizeof(peer));
+    c = calloc(1, sizeof(*c) + handshake_size(req, peer));
     if (c == NULL) {
         hb_log_warn("sio", "out of memory opening a client; closing its session");
         hb_eio_session_close(session);
