@@ -87,6 +87,7 @@ typedef struct hb_sio_handler {
     char name[];
 } hb_sio_handler;
 
+
 typedef struct hb_sio_bus_acks hb_sio_bcast_ack; /* server_event.c */
 void hb_sio__server_handlers_free(hb_nsp *nsp);
 
@@ -117,7 +118,7 @@ struct hb_next {
 };
 
 struct hb_socket {
-    hb_group_member member;   /* in nsp->rooms */
+    hb_group_named room;      /* in nsp->rooms, with its own room named by id */
     hb_nsp *nsp;
     hb_sio_client *client;
     hb_socket *cnext;         /* the client's sockets, then the server's grave */

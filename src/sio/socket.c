@@ -109,11 +109,13 @@ static int send_connect_ok(hb_socket *s) {
 /* Enters the namespace: rooms, the CONNECT answer, then the app. */
 static void enter(hb_socket *s) {
     hb_nsp *nsp = s->nsp;
+    if (hb_groups_add_named(nsp->rooms, &s->room, s->id, strlen(s->id)) != 0) {
+        hb_sio__socket_close(s, HB_CLOSE_TRANSPORT_ERROR, 0); /* never entered */
+        return;
+    }
     s->state = HB_SOCK_CONNECTED;
-    hb_groups_add(nsp->rooms, &s->member);
     hb_sio__socket_counted(nsp->srv, 1);
-    if (hb_groups_join(nsp->rooms, &s->member, s->id, strlen(s->id)) != 0 ||
-        send_connect_ok(s) != 0) {
+    if (send_connect_ok(s) != 0) {
         hb_sio__socket_close(s, HB_CLOSE_TRANSPORT_ERROR, 0);
         return;
     }
@@ -187,14 +189,19 @@ void hb_next_refuse(hb_next *next, const char *message, const char *data_json) {
 
 static void save_session(hb_socket *s) {
     hb_slice rooms[64], *r = rooms;
-    size_t n = 0, cap = sizeof(rooms) / sizeof(rooms[0]);
-    for (hb_group_link *l = s->member.links; l != NULL; l = hb_group_link_next(l))
+    size_t n = 0, cap = sizeof(rooms) / sizeof(rooms[0]), len;
+    hb_group_iter it;
+    const char *name;
+    hb_group_iter_init(&it, &s->room);
+    while (hb_group_iter_next(&it, &len) != NULL)
         n++;
     if (n > cap && (r = malloc(n * sizeof(*r))) == NULL)
         return;
     n = 0;
-    for (hb_group_link *l = s->member.links; l != NULL; l = hb_group_link_next(l)) {
-        r[n].base = (const uint8_t *)hb_group_link_name(l, &r[n].len);
+    hb_group_iter_init(&it, &s->room);
+    while ((name = hb_group_iter_next(&it, &len)) != NULL) {
+        r[n].base = (const uint8_t *)name;
+        r[n].len = len;
         n++;
     }
     hb_sio_log_save(s->nsp->log, hb_sio__now(s->nsp->srv), s->pid, s->id, r, n);
@@ -214,11 +221,16 @@ int hb_sio__socket_restore(hb_socket *s, const char *pid, const char *offset) {
     s->recovered = 1;
     /* As socket.io: rooms back, missed packets, then the CONNECT answer
      * (the client holds events until it is connected), then the app. */
+    if (hb_groups_add_named(nsp->rooms, &s->room, s->id, strlen(s->id)) != 0) {
+        hb_sio_restored_free(&r);
+        hb_sio__socket_close(s, HB_CLOSE_TRANSPORT_ERROR, 0); /* never entered */
+        return 1;
+    }
     s->state = HB_SOCK_CONNECTED;
-    hb_groups_add(nsp->rooms, &s->member);
     hb_sio__socket_counted(nsp->srv, 1);
+    /* The saved rooms list its own first: joining it again is a no-op. */
     for (size_t i = 0; i < r.nrooms && err == 0; i++)
-        err = hb_groups_join(nsp->rooms, &s->member, r.rooms[i], r.room_lens[i]);
+        err = hb_groups_join(nsp->rooms, &s->room.member, r.rooms[i], r.room_lens[i]);
     for (size_t i = 0; i < r.npackets && err == 0; i++) {
         hb_sio_out out = {0};
         out.n = r.packet_msgs[i] < 1 + HB_SIO_MAX_OUT_BINS ? r.packet_msgs[i]
@@ -285,7 +297,7 @@ void hb_sio__socket_close(hb_socket *s, int reason, int say_goodbye) {
     for (hb_ack *a = s->kept; a != NULL; a = a->next)
         a->s = NULL;
     s->kept = NULL;
-    hb_groups_remove(s->nsp->rooms, &s->member);
+    hb_groups_remove_named(s->nsp->rooms, &s->room);
     hb_sio__socket_counted(srv, -1);
     s->state = HB_SOCK_CLOSED;
     unlink_from_client(s);
@@ -555,26 +567,27 @@ void hb_ack_drop(hb_ack *ack) {
 int hb_socket_join(hb_socket *s, const char *room) {
     if (s->state != HB_SOCK_CONNECTED)
         return UV_ECANCELED;
-    return hb_groups_join(s->nsp->rooms, &s->member, room, strlen(room));
+    return hb_groups_join(s->nsp->rooms, &s->room.member, room, strlen(room));
 }
 
 int hb_socket_leave(hb_socket *s, const char *room) {
     if (s->state != HB_SOCK_CONNECTED)
         return UV_ECANCELED;
-    hb_groups_leave(s->nsp->rooms, &s->member, room, strlen(room));
+    hb_groups_leave(s->nsp->rooms, &s->room.member, room, strlen(room));
     return 0;
 }
 
 int hb_socket_in_room(const hb_socket *s, const char *room) {
-    return hb_groups_has(&s->member, room, strlen(room));
+    return hb_groups_named_has(&s->room, room, strlen(room));
 }
 
 char *hb_socket_rooms_json(const hb_socket *s) {
-    size_t len = 2, n = 0;
+    size_t len = 2, n = 0, nl;
     char *out, *p;
-    for (hb_group_link *l = s->member.links; l != NULL; l = hb_group_link_next(l)) {
-        size_t nl;
-        const char *name = hb_group_link_name(l, &nl);
+    hb_group_iter it;
+    const char *name;
+    hb_group_iter_init(&it, &s->room);
+    while ((name = hb_group_iter_next(&it, &nl)) != NULL) {
         char *q = hb_sio__json_string_n(name, nl);
         if (q == NULL)
             return NULL;
@@ -586,9 +599,8 @@ char *hb_socket_rooms_json(const hb_socket *s) {
         return NULL;
     p = out;
     *p++ = '[';
-    for (hb_group_link *l = s->member.links; l != NULL; l = hb_group_link_next(l)) {
-        size_t nl;
-        const char *name = hb_group_link_name(l, &nl);
+    hb_group_iter_init(&it, &s->room);
+    while ((name = hb_group_iter_next(&it, &nl)) != NULL) {
         char *q = hb_sio__json_string_n(name, nl);
         if (q == NULL) {
             free(out);
