@@ -16,6 +16,7 @@
 #include "groups/groups.h"
 #include "hubbub/hubbub.h"
 #include "sio/decoder.h"
+#include "sio/handlers.h"
 #include "sio/packet.h"
 #include "sio/recovery.h"
 #include "sio/server.h"
@@ -79,14 +80,6 @@ typedef struct hb_sio_client {
 
 enum { HB_SOCK_CONNECTING, HB_SOCK_CONNECTED, HB_SOCK_CLOSING, HB_SOCK_CLOSED };
 
-typedef struct hb_sio_handler {
-    struct hb_sio_handler *next;
-    hb_event_cb cb;
-    void *ud;
-    size_t len;
-    char name[];
-} hb_sio_handler;
-
 
 typedef struct hb_sio_bus_acks hb_sio_bcast_ack; /* server_event.c */
 void hb_sio__server_handlers_free(hb_nsp *nsp);
@@ -127,7 +120,7 @@ struct hb_socket {
     uint8_t state;
     uint8_t recovered;
     void *data;
-    hb_sio_handler *handlers;
+    hb_sio_hnode *handlers;   /* shared with sockets that did the same */
     hb_event_cb any_cb;
     void *any_ud;
     hb_disconnect_cb disconnect_cb;
@@ -167,6 +160,7 @@ void hb_sio__socket_counted(hb_sio_server *srv, int delta);
 hb_nsp *hb_sio__nsp_find(hb_sio_server *srv, const char *name, size_t len);
 uint64_t hb_sio__now(const hb_sio_server *srv);
 hb_loop *hb_sio__loop(const hb_sio_server *srv);
+hb_sio_handlers *hb_sio__handlers(const hb_sio_server *srv);
 unsigned hb_sio__recovery_ms(const hb_sio_server *srv);
 unsigned hb_sio__connect_timeout_ms(const hb_sio_server *srv);
 uint32_t hb_sio__max_attachments(const hb_sio_server *srv);

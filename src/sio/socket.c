@@ -74,11 +74,7 @@ hb_socket *hb_sio__socket_new(hb_sio_client *c, hb_nsp *nsp, const uint8_t *auth
 }
 
 void hb_sio__socket_free(hb_socket *s) {
-    while (s->handlers != NULL) {
-        hb_sio_handler *h = s->handlers;
-        s->handlers = h->next;
-        free(h);
-    }
+    hb_sio_handlers_release(hb_sio__handlers(s->nsp->srv), s->handlers);
     free(s->data_json);
     free(s);
 }
@@ -319,18 +315,11 @@ void hb_socket_disconnect(hb_socket *s, int close_transport) {
 
 /* --- events in ---------------------------------------------------------------- */
 
-static hb_sio_handler *find_handler(hb_socket *s, const char *name, size_t len) {
-    for (hb_sio_handler *h = s->handlers; h != NULL; h = h->next)
-        if (h->len == len && memcmp(h->name, name, len) == 0)
-            return h;
-    return NULL;
-}
-
 static void on_event(hb_socket *s, const hb_sio_packet *p) {
     hb_bin bins[HB_SIO_MAX_OUT_BINS];
     hb_args args;
     hb_ack ack = {0};
-    hb_sio_handler *h;
+    const hb_sio_hnode *h;
     hb_event_cb cb;
     void *ud;
     char *event = malloc(p->event.len + 1);
@@ -338,7 +327,7 @@ static void on_event(hb_socket *s, const hb_sio_packet *p) {
         return;
     memcpy(event, p->event.base, p->event.len);
     event[p->event.len] = '\0';
-    h = find_handler(s, event, p->event.len);
+    h = hb_sio_handlers_find(s->handlers, event, p->event.len);
     cb = h ? h->cb : s->any_cb;
     ud = h ? h->ud : s->any_ud;
     if (cb != NULL) {
@@ -393,20 +382,8 @@ void hb_sio__socket_packet(hb_socket *s, const hb_sio_packet *p) {
 }
 
 int hb_socket_on(hb_socket *s, const char *event, hb_event_cb cb, void *ud) {
-    size_t len = strlen(event);
-    hb_sio_handler *h = find_handler(s, event, len);
-    if (h == NULL) {
-        h = malloc(sizeof(*h) + len + 1);
-        if (h == NULL)
-            return HB_ENOMEM;
-        memcpy(h->name, event, len + 1);
-        h->len = len;
-        h->next = s->handlers;
-        s->handlers = h;
-    }
-    h->cb = cb;
-    h->ud = ud;
-    return 0;
+    return hb_sio_handlers_set(hb_sio__handlers(s->nsp->srv), &s->handlers, event,
+                               strlen(event), cb, ud);
 }
 
 void hb_socket_on_any(hb_socket *s, hb_event_cb cb, void *ud) {
