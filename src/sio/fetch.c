@@ -92,18 +92,19 @@ static json_t *query_json(const char *query) {
  * as Node's IncomingMessage.headers. */
 static json_t *headers_json(const hb_sio_handshake *hs) {
     json_t *o = json_object();
-    const char *p = hs->headers;
+    const char *p = hs->headers, *value, *hname;
     for (size_t i = 0; o != NULL && i < hs->nheaders; i++) {
-        const char *value = p + strlen(p) + 1;
-        size_t nlen = strlen(p);
-        char *name = malloc(nlen + 1);
+        size_t nlen;
+        char *name;
         json_t *old;
-        if (name == NULL) {
+        hname = hb_sio__header_next(&p, &value);
+        nlen = strlen(hname);
+        if ((name = malloc(nlen + 1)) == NULL) {
             json_decref(o);
             return NULL;
         }
         for (size_t j = 0; j <= nlen; j++)
-            name[j] = (char)((p[j] >= 'A' && p[j] <= 'Z') ? p[j] - 'A' + 'a' : p[j]);
+            name[j] = (char)((hname[j] >= 'A' && hname[j] <= 'Z') ? hname[j] - 'A' + 'a' : hname[j]);
         old = json_object_get(o, name);
         if (old == NULL) {
             json_object_set_new(o, name, json_string(value));
@@ -119,7 +120,6 @@ static json_t *headers_json(const hb_sio_handshake *hs) {
             }
         }
         free(name);
-        p = value + strlen(value) + 1;
     }
     return o;
 }

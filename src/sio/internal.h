@@ -62,7 +62,7 @@ typedef struct hb_sio_handshake {
     char *address;            /* the peer IP */
     int64_t time_ms;
     size_t nheaders;
-    char *headers;            /* "name\0value\0name\0value\0..." */
+    char *headers;            /* read with hb_sio__header_next() */
     struct hb_sio_qcache *qcache; /* decoded query values handed out */
 } hb_sio_handshake;
 
@@ -180,6 +180,10 @@ void hb_sio__client_message(void *ud, hb_eio_session *session, int binary, uint8
                             size_t len);
 void hb_sio__client_closed(void *ud, hb_eio_session *session, int reason);
 void hb_sio__client_free(hb_sio_client *c);
+/* Walks the handshake's headers: start with p = hs->headers and call it
+ * nheaders times; returns a header's name (lower case for the common ones,
+ * as received for others; compare without case) and sets *value. */
+const char *hb_sio__header_next(const char **p, const char **value);
 int hb_sio__client_send(hb_sio_client *c, const hb_sio_out *out);
 /* Disconnects every socket of c (DISCONNECT packets, in join order), then
  * closes its Engine.IO session: socket.disconnect(true). */
