@@ -115,10 +115,6 @@ struct hb_socket {
     hb_nsp *nsp;
     hb_sio_client *client;
     hb_socket *cnext;         /* the client's sockets, then the server's grave */
-    char id[21];
-    char pid[21];             /* private session id (recovery) */
-    uint8_t state;
-    uint8_t recovered;
     void *data;
     hb_sio_hnode *handlers;   /* shared with sockets that did the same */
     hb_event_cb any_cb;
@@ -129,7 +125,12 @@ struct hb_socket {
     hb_ack *kept;             /* client acks the app kept */
     hb_next *next;            /* the middleware chain in progress */
     char *data_json;          /* socket.data for other nodes; NULL: {} */
-    char auth[];              /* the CONNECT payload, "{}" if none */
+    char id[21];
+    uint8_t state;
+    uint8_t recovered;
+    /* In the same allocation: the CONNECT payload ("{}" if none), then,
+     * with recovery on, the private session id (see hb_sio__socket_pid). */
+    char auth[];
 };
 
 struct hb_bcast {
@@ -199,6 +200,9 @@ int hb_sio__reserved_event(const char *event);
 void hb_sio__socket_refuse(hb_socket *s, const char *message, const char *data_json);
 void hb_sio__socket_close(hb_socket *s, int reason, int send_disconnect);
 void hb_sio__socket_free(hb_socket *s);
+/* The private session id (recovery): 20 characters and a NUL, writable;
+ * only for sockets of a namespace with a recovery log. */
+char *hb_sio__socket_pid(const hb_socket *s);
 void hb_sio__socket_packet(hb_socket *s, const hb_sio_packet *p);
 const char *hb_sio__reason_name(int reason);
 int hb_sio__socket_is_live(const hb_socket *s);

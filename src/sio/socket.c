@@ -51,8 +51,10 @@ int hb_sio__socket_is_live(const hb_socket *s) {
 /* --- life ------------------------------------------------------------------------ */
 
 hb_socket *hb_sio__socket_new(hb_sio_client *c, hb_nsp *nsp, const uint8_t *auth, size_t len) {
-    /* One allocation: the payload goes at the end of the socket. */
-    hb_socket *s = calloc(1, sizeof(*s) + (len > 0 ? len + 1 : 3));
+    /* One allocation: the payload goes at the end of the socket, and the
+     * private id after it only where recovery can use it. */
+    size_t pid_len = nsp->log != NULL ? HB_ID_LEN + 1 : 0;
+    hb_socket *s = calloc(1, offsetof(hb_socket, auth) + (len > 0 ? len + 1 : 3) + pid_len);
     hb_socket **tail;
     if (s == NULL)
         return NULL;
@@ -66,11 +68,15 @@ hb_socket *hb_sio__socket_new(hb_sio_client *c, hb_nsp *nsp, const uint8_t *auth
     s->state = HB_SOCK_CONNECTING;
     hb_id_new(s->id);
     if (nsp->log != NULL)
-        hb_id_new(s->pid);
+        hb_id_new(hb_sio__socket_pid(s));
     for (tail = &c->sockets; *tail != NULL; tail = &(*tail)->cnext)
         ;
     *tail = s;
     return s;
+}
+
+char *hb_sio__socket_pid(const hb_socket *s) {
+    return (char *)s->auth + strlen(s->auth) + 1;
 }
 
 void hb_sio__socket_free(hb_socket *s) {
@@ -92,7 +98,8 @@ static int send_connect_ok(hb_socket *s) {
     char data[80];
     hb_sio_packet p = {0};
     if (s->nsp->log != NULL)
-        snprintf(data, sizeof(data), "{\"sid\":\"%s\",\"pid\":\"%s\"}", s->id, s->pid);
+        snprintf(data, sizeof(data), "{\"sid\":\"%s\",\"pid\":\"%s\"}", s->id,
+                 hb_sio__socket_pid(s));
     else
         snprintf(data, sizeof(data), "{\"sid\":\"%s\"}", s->id);
     p.type = HB_SIO_CONNECT;
@@ -200,7 +207,7 @@ static void save_session(hb_socket *s) {
         r[n].len = len;
         n++;
     }
-    hb_sio_log_save(s->nsp->log, hb_sio__now(s->nsp->srv), s->pid, s->id, r, n);
+    hb_sio_log_save(s->nsp->log, hb_sio__now(s->nsp->srv), hb_sio__socket_pid(s), s->id, r, n);
     if (r != rooms)
         free(r);
     hb_sio__stored(s->nsp->srv);
@@ -213,7 +220,7 @@ int hb_sio__socket_restore(hb_socket *s, const char *pid, const char *offset) {
     if (hb_sio_log_restore(nsp->log, hb_sio__now(nsp->srv), pid, offset, &r) != 1)
         return 0;
     memcpy(s->id, r.sid, sizeof(s->id));
-    snprintf(s->pid, sizeof(s->pid), "%s", pid);
+    snprintf(hb_sio__socket_pid(s), sizeof(s->id), "%s", pid);
     s->recovered = 1;
     /* As socket.io: rooms back, missed packets, then the CONNECT answer
      * (the client holds events until it is connected), then the app. */
