@@ -67,14 +67,23 @@ struct hb_eio_session {
      * does not respond. */
     hb_http_conn *upgrade;
     hb_http_request *upgrade_req;
-    hb_ws_conn *probe;         /* a WebSocket being upgraded to */
+    struct eio_upgrade *up;    /* while a WebSocket is being upgraded to */
     hb_timer heartbeat;
-    hb_timer upgrade_timer;
     hb_deferred flush;
     hb_deferred kill;          /* a close put off to the end of the turn */
     char *hub;
     void *data;
 };
+
+/* A polling session's upgrade under way: the probe WebSocket and its
+ * deadline. Allocated only for it, since most sessions never upgrade
+ * (they open on WebSocket) and an idle one should not carry a timer for
+ * it. */
+typedef struct eio_upgrade {
+    hb_timer timer;
+    hb_eio_session *s;
+    hb_ws_conn *probe;
+} eio_upgrade;
 
 struct hb_eio_server {
     hb_loop *loop;
@@ -93,6 +102,7 @@ struct hb_eio_server {
 };
 
 static void session_close(hb_eio_session *s, int reason, int get_reply);
+static void probe_failed(hb_eio_session *s);
 
 /* --- the sid map ---------------------------------------------------------- */
 
@@ -327,7 +337,6 @@ static void session_close(hb_eio_session *s, int reason, int get_reply) {
     session_ref(s);
     map_remove(srv, s);
     hb_timer_stop(&s->heartbeat);
-    hb_timer_stop(&s->upgrade_timer);
     hb_loop_undefer(srv->loop, &s->flush);
     hb_loop_undefer(srv->loop, &s->kill);
     hb_metrics_g.sessions_open[s->transport]--;
@@ -351,11 +360,8 @@ static void session_close(hb_eio_session *s, int reason, int get_reply) {
         s->upgrade_req = NULL;
         hb_http_respond_json_error(hc, 503, 503, "Session closed");
     }
-    if (s->probe != NULL) {
-        hb_ws_conn_retarget(s->probe, &dead_ws_cb, NULL);
-        hb_ws_conn_close(s->probe, 0, NULL);
-        s->probe = NULL;
-    }
+    if (s->up != NULL)
+        probe_failed(s);
     if (s->ws != NULL) {
         hb_ws_conn_retarget(s->ws, &dead_ws_cb, NULL);
         if (reason == HB_CLOSE_SHUTDOWN) {
@@ -378,7 +384,7 @@ static void on_drain_timeout(hb_timer *t) {
 void hb_eio_session_close(hb_eio_session *s) {
     if (s->closed || s->closing)
         return;
-    if (s->transport == HB_EIO_POLLING && s->probe == NULL && !s->deferred &&
+    if (s->transport == HB_EIO_POLLING && s->up == NULL && !s->deferred &&
         (s->q_len > 0 || s->get == NULL)) {
         /* As engine.io, what was sent before the close is delivered first,
          * and the close packet in a later poll: a client handles a payload's
@@ -477,28 +483,31 @@ static const hb_ws_conn_cb session_ws_cb = {ws_message, ws_closed};
 
 /* --- upgrade ------------------------------------------------------------------------------ */
 
-static void probe_failed(hb_eio_session *s) {
-    hb_ws_conn *probe = s->probe;
-    s->probe = NULL;
+/* Ends the upgrade under way; returns its probe. */
+static hb_ws_conn *upgrade_end(hb_eio_session *s) {
+    eio_upgrade *up = s->up;
+    hb_ws_conn *probe = up->probe;
+    hb_timer_stop(&up->timer);
+    free(up);
+    s->up = NULL;
     s->upgrading = 0;
-    hb_timer_stop(&s->upgrade_timer);
-    if (probe != NULL) {
-        hb_ws_conn_retarget(probe, &dead_ws_cb, NULL);
-        hb_ws_conn_close(probe, 0, NULL);
-    }
+    return probe;
+}
+
+static void probe_failed(hb_eio_session *s) {
+    hb_ws_conn *probe = upgrade_end(s);
+    hb_ws_conn_retarget(probe, &dead_ws_cb, NULL);
+    hb_ws_conn_close(probe, 0, NULL);
 }
 
 static void on_upgrade_timeout(hb_timer *t) {
-    hb_eio_session *s = (hb_eio_session *)((char *)t - offsetof(hb_eio_session, upgrade_timer));
-    hb_log_debug("eio", "session %s: upgrade timed out", s->sid);
-    probe_failed(s);
+    eio_upgrade *up = (eio_upgrade *)((char *)t - offsetof(eio_upgrade, timer));
+    hb_log_debug("eio", "session %s: upgrade timed out", up->s->sid);
+    probe_failed(up->s);
 }
 
 static void complete_upgrade(hb_eio_session *s) {
-    hb_timer_stop(&s->upgrade_timer);
-    s->upgrading = 0;
-    s->ws = s->probe;
-    s->probe = NULL;
+    s->ws = upgrade_end(s);
     hb_ws_conn_retarget(s->ws, &session_ws_cb, s);
     hb_metrics_g.sessions_open[HB_EIO_POLLING]--;
     hb_metrics_g.sessions_open[HB_EIO_WEBSOCKET]++;
@@ -521,9 +530,8 @@ static void complete_upgrade(hb_eio_session *s) {
 
 static void probe_message(void *ud, hb_ws_conn *ws, int binary, uint8_t *data, size_t len) {
     hb_eio_session *s = ud;
-    (void)ws;
     if (!binary && len == 6 && memcmp(data, "2probe", 6) == 0) {
-        hb_ws_conn_send(s->probe, s->srv->pkt_probe);
+        hb_ws_conn_send(ws, s->srv->pkt_probe);
         s->upgrading = 1;
         /* Release the pending poll so the client can pause polling. */
         if (s->get != NULL)
@@ -541,11 +549,8 @@ static void probe_message(void *ud, hb_ws_conn *ws, int binary, uint8_t *data, s
 static void probe_closed(void *ud, hb_ws_conn *ws, int code) {
     hb_eio_session *s = ud;
     (void)code;
-    if (s->probe == ws) {
-        s->probe = NULL;
-        s->upgrading = 0;
-        hb_timer_stop(&s->upgrade_timer);
-    }
+    if (s->up != NULL && s->up->probe == ws)
+        upgrade_end(s);
 }
 
 static const hb_ws_conn_cb probe_ws_cb = {probe_message, probe_closed};
@@ -851,16 +856,21 @@ static void upgrade(hb_eio_server *srv, hb_eio_session *s, hb_http_conn *hc,
     hb_ws_conn *ws = hb_ws_conn_accept(hc, req, srv->opts.max_payload, &dead_ws_cb, NULL);
     if (ws == NULL)
         return;
-    if (s->transport != HB_EIO_POLLING || s->probe != NULL) {
+    if (s->transport != HB_EIO_POLLING || s->up != NULL) {
         /* Already upgraded, or an upgrade is in progress: as engine.io,
          * accept and close at once. */
         hb_log_debug("eio", "session %s: refusing second websocket", s->sid);
         hb_ws_conn_close(ws, 0, NULL);
         return;
     }
-    s->probe = ws;
+    if ((s->up = calloc(1, sizeof(*s->up))) == NULL) {
+        hb_ws_conn_close(ws, 1011, NULL); /* the session goes on polling */
+        return;
+    }
+    s->up->s = s;
+    s->up->probe = ws;
     hb_ws_conn_retarget(ws, &probe_ws_cb, s);
-    hb_loop_timer_start(srv->loop, &s->upgrade_timer, srv->opts.upgrade_timeout_ms,
+    hb_loop_timer_start(srv->loop, &s->up->timer, srv->opts.upgrade_timeout_ms,
                         on_upgrade_timeout);
     hb_ws_conn_feed_rest(ws);
 }
