@@ -67,15 +67,23 @@ struct hb_eio_session {
      * does not respond. */
     hb_http_conn *upgrade;
     hb_http_request *upgrade_req;
-    hb_ws_conn *probe;         /* a WebSocket being upgraded to */
+    struct eio_upgrade *up;    /* while a WebSocket is being upgraded to */
     hb_timer heartbeat;
-    hb_timer upgrade_timer;
     hb_deferred flush;
     hb_deferred kill;          /* a close put off to the end of the turn */
     char *hub;
     void *data;
-    char peer[48];
 };
+
+/* A polling session's upgrade under way: the probe WebSocket and its
+ * deadline. Allocated only for it, since most sessions never upgrade
+ * (they open on WebSocket) and an idle one should not carry a timer for
+ * it. */
+typedef struct eio_upgrade {
+    hb_timer timer;
+    hb_eio_session *s;
+    hb_ws_conn *probe;
+} eio_upgrade;
 
 struct hb_eio_server {
     hb_loop *loop;
@@ -94,6 +102,7 @@ struct hb_eio_server {
 };
 
 static void session_close(hb_eio_session *s, int reason, int get_reply);
+static void probe_failed(hb_eio_session *s);
 
 /* --- the sid map ---------------------------------------------------------- */
 
@@ -331,7 +340,6 @@ static void session_close(hb_eio_session *s, int reason, int get_reply) {
     session_ref(s);
     map_remove(srv, s);
     hb_timer_stop(&s->heartbeat);
-    hb_timer_stop(&s->upgrade_timer);
     hb_loop_undefer(srv->loop, &s->flush);
     hb_loop_undefer(srv->loop, &s->kill);
     hb_metrics_g.sessions_open[s->transport]--;
@@ -355,11 +363,8 @@ static void session_close(hb_eio_session *s, int reason, int get_reply) {
         s->upgrade_req = NULL;
         hb_http_respond_json_error(hc, 503, 503, "Session closed");
     }
-    if (s->probe != NULL) {
-        hb_ws_conn_retarget(s->probe, &dead_ws_cb, NULL);
-        hb_ws_conn_close(s->probe, 0, NULL);
-        s->probe = NULL;
-    }
+    if (s->up != NULL)
+        probe_failed(s);
     if (s->ws != NULL) {
         hb_ws_conn_retarget(s->ws, &dead_ws_cb, NULL);
         if (reason == HB_CLOSE_SHUTDOWN) {
@@ -382,7 +387,7 @@ static void on_drain_timeout(hb_timer *t) {
 void hb_eio_session_close(hb_eio_session *s) {
     if (s->closed || s->closing)
         return;
-    if (s->transport == HB_EIO_POLLING && s->probe == NULL && !s->deferred &&
+    if (s->transport == HB_EIO_POLLING && s->up == NULL && !s->deferred &&
         (s->q_len > 0 || s->get == NULL)) {
         /* As engine.io, what was sent before the close is delivered first,
          * and the close packet in a later poll: a client handles a payload's
@@ -481,28 +486,31 @@ static const hb_ws_conn_cb session_ws_cb = {ws_message, ws_closed};
 
 /* --- upgrade ------------------------------------------------------------------------------ */
 
-static void probe_failed(hb_eio_session *s) {
-    hb_ws_conn *probe = s->probe;
-    s->probe = NULL;
+/* Ends the upgrade under way; returns its probe. */
+static hb_ws_conn *upgrade_end(hb_eio_session *s) {
+    eio_upgrade *up = s->up;
+    hb_ws_conn *probe = up->probe;
+    hb_timer_stop(&up->timer);
+    free(up);
+    s->up = NULL;
     s->upgrading = 0;
-    hb_timer_stop(&s->upgrade_timer);
-    if (probe != NULL) {
-        hb_ws_conn_retarget(probe, &dead_ws_cb, NULL);
-        hb_ws_conn_close(probe, 0, NULL);
-    }
+    return probe;
+}
+
+static void probe_failed(hb_eio_session *s) {
+    hb_ws_conn *probe = upgrade_end(s);
+    hb_ws_conn_retarget(probe, &dead_ws_cb, NULL);
+    hb_ws_conn_close(probe, 0, NULL);
 }
 
 static void on_upgrade_timeout(hb_timer *t) {
-    hb_eio_session *s = (hb_eio_session *)((char *)t - offsetof(hb_eio_session, upgrade_timer));
-    hb_log_debug("eio", "session %s: upgrade timed out", s->sid);
-    probe_failed(s);
+    eio_upgrade *up = (eio_upgrade *)((char *)t - offsetof(eio_upgrade, timer));
+    hb_log_debug("eio", "session %s: upgrade timed out", up->s->sid);
+    probe_failed(up->s);
 }
 
 static void complete_upgrade(hb_eio_session *s) {
-    hb_timer_stop(&s->upgrade_timer);
-    s->upgrading = 0;
-    s->ws = s->probe;
-    s->probe = NULL;
+    s->ws = upgrade_end(s);
     hb_ws_conn_retarget(s->ws, &session_ws_cb, s);
     hb_metrics_g.sessions_open[HB_EIO_POLLING]--;
     hb_metrics_g.sessions_open[HB_EIO_WEBSOCKET]++;
@@ -525,9 +533,8 @@ static void complete_upgrade(hb_eio_session *s) {
 
 static void probe_message(void *ud, hb_ws_conn *ws, int binary, uint8_t *data, size_t len) {
     hb_eio_session *s = ud;
-    (void)ws;
     if (!binary && len == 6 && memcmp(data, "2probe", 6) == 0) {
-        hb_ws_conn_send(s->probe, s->srv->pkt_probe);
+        hb_ws_conn_send(ws, s->srv->pkt_probe);
         s->upgrading = 1;
         /* Release the pending poll so the client can pause polling. */
         if (s->get != NULL)
@@ -545,11 +552,8 @@ static void probe_message(void *ud, hb_ws_conn *ws, int binary, uint8_t *data, s
 static void probe_closed(void *ud, hb_ws_conn *ws, int code) {
     hb_eio_session *s = ud;
     (void)code;
-    if (s->probe == ws) {
-        s->probe = NULL;
-        s->upgrading = 0;
-        hb_timer_stop(&s->upgrade_timer);
-    }
+    if (s->up != NULL && s->up->probe == ws)
+        upgrade_end(s);
 }
 
 static const hb_ws_conn_cb probe_ws_cb = {probe_message, probe_closed};
@@ -570,8 +574,7 @@ static void refuse(hb_http_conn *hc, const hb_http_request *req, int code) {
     hb_http_respond_json_error(hc, code == ERR_FORBIDDEN ? 403 : 400, code, msg);
 }
 
-static hb_eio_session *session_new(hb_eio_server *srv, hb_http_conn *hc, const char *hub,
-                                   int transport) {
+static hb_eio_session *session_new(hb_eio_server *srv, const char *hub, int transport) {
     hb_eio_session *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return NULL;
@@ -588,7 +591,6 @@ static hb_eio_session *session_new(hb_eio_server *srv, hb_http_conn *hc, const c
     } while (map_find(srv, s->sid) != NULL);
     if (map_add(srv, s) != 0)
         goto fail;
-    hb_http_conn_peer(hc, s->peer, sizeof(s->peer));
     hb_metrics_g.sessions_opened++;
     hb_metrics_g.sessions_open[transport]++;
     return s;
@@ -796,17 +798,25 @@ void hb_eio_session_refuse(hb_eio_session *s, int status, const char *message) {
     session_close(s, HB_CLOSE_FORCED, 0);
 }
 
+static void log_opened(const hb_eio_session *s, const char *transport) {
+    char peer[64];
+    if (!hb_log_enabled(HB_LOG_DEBUG))
+        return;
+    hb_eio_session_peer(s, peer, sizeof(peer));
+    hb_log_debug("eio", "session %s opened (%s) from %s", s->sid, transport, peer);
+}
+
 static void handshake_polling(hb_eio_server *srv, hb_http_conn *hc, hb_http_request *req,
                               const char *hub) {
-    hb_eio_session *s = session_new(srv, hc, hub, HB_EIO_POLLING);
+    hb_eio_session *s = session_new(srv, hub, HB_EIO_POLLING);
     if (s == NULL) {
         hb_http_respond_json_error(hc, 500, 500, "Internal error");
         return;
     }
-    hb_log_debug("eio", "session %s opened (polling) from %s", s->sid, s->peer);
     /* The open packet is the answer to the handshake GET (the request is
      * only valid until that answer, so on_open comes first). */
     s->get = hc;
+    log_opened(s, "polling");
     hb_http_hold(hc, get_gone, s);
     start_session(srv, s, req);
 }
@@ -822,16 +832,16 @@ static void handshake_websocket(hb_eio_server *srv, hb_http_conn *hc, hb_http_re
         hb_ws_conn_accept(hc, req, srv->opts.max_payload, &dead_ws_cb, NULL); /* answers 400 */
         return;
     }
-    s = session_new(srv, hc, hub, HB_EIO_WEBSOCKET);
+    s = session_new(srv, hub, HB_EIO_WEBSOCKET);
     if (s == NULL) {
         hb_http_respond_json_error(hc, 500, 500, "Internal error");
         return;
     }
-    hb_log_debug("eio", "session %s opened (websocket) from %s", s->sid, s->peer);
     /* The 101 waits for on_open (and, when it defers, for its accept), so
      * that a refusal is an HTTP error; see the upgrade field. */
     s->upgrade = hc;
     s->upgrade_req = req;
+    log_opened(s, "websocket");
     hb_http_hold(hc, upgrade_gone, s);
     session_ref(s);
     srv->handler->on_open(srv->ud, s, req);
@@ -849,16 +859,21 @@ static void upgrade(hb_eio_server *srv, hb_eio_session *s, hb_http_conn *hc,
     hb_ws_conn *ws = hb_ws_conn_accept(hc, req, srv->opts.max_payload, &dead_ws_cb, NULL);
     if (ws == NULL)
         return;
-    if (s->transport != HB_EIO_POLLING || s->probe != NULL) {
+    if (s->transport != HB_EIO_POLLING || s->up != NULL) {
         /* Already upgraded, or an upgrade is in progress: as engine.io,
          * accept and close at once. */
         hb_log_debug("eio", "session %s: refusing second websocket", s->sid);
         hb_ws_conn_close(ws, 0, NULL);
         return;
     }
-    s->probe = ws;
+    if ((s->up = calloc(1, sizeof(*s->up))) == NULL) {
+        hb_ws_conn_close(ws, 1011, NULL); /* the session goes on polling */
+        return;
+    }
+    s->up->s = s;
+    s->up->probe = ws;
     hb_ws_conn_retarget(ws, &probe_ws_cb, s);
-    hb_loop_timer_start(srv->loop, &s->upgrade_timer, srv->opts.upgrade_timeout_ms,
+    hb_loop_timer_start(srv->loop, &s->up->timer, srv->opts.upgrade_timeout_ms,
                         on_upgrade_timeout);
     hb_ws_conn_feed_rest(ws);
 }
@@ -1088,6 +1103,15 @@ void hb_eio_session_set_data(hb_eio_session *s, void *data) {
     s->data = data;
 }
 
-const char *hb_eio_session_peer(const hb_eio_session *s) {
-    return s->peer;
+void hb_eio_session_peer(const hb_eio_session *s, char *out, size_t cap) {
+    /* Asked of the connection rather than kept: 48 bytes less per idle
+     * session, and only the handshake's handler asks. */
+    hb_http_conn *hc = s->ws != NULL      ? hb_ws_conn_http(s->ws)
+                       : s->upgrade != NULL ? s->upgrade
+                       : s->get != NULL     ? s->get
+                                            : s->post;
+    if (hc != NULL)
+        hb_http_conn_peer(hc, out, cap);
+    else
+        snprintf(out, cap, "?:0");
 }

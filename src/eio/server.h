@@ -119,7 +119,9 @@ const char *hb_eio_session_hub(const hb_eio_session *s);
 int hb_eio_session_transport(const hb_eio_session *s);
 void *hb_eio_session_data(const hb_eio_session *s);
 void hb_eio_session_set_data(hb_eio_session *s, void *data);
-/* The peer address "ip:port" at handshake time. */
-const char *hb_eio_session_peer(const hb_eio_session *s);
+/* The peer address "ip:port" of the connection the session uses now (in
+ * on_open, the handshake's) into out; "?:0" when it has none at the
+ * moment (a polling session between requests). */
+void hb_eio_session_peer(const hb_eio_session *s, char *out, size_t cap);
 
 #endif

@@ -2,7 +2,9 @@
  * group's (doubly linked, for O(1) leave and ordered fan-out) and the
  * member's (singly linked: a member is in few groups, and it is what lists
  * and leaves them). Groups are found by name in a chained hash table with a
- * per-registry random seed, since group names may come from clients. */
+ * per-registry random seed, since group names may come from clients.
+ * Named members (a group of one per member, a socket's own room) sit in a
+ * second table with the same hash: a name is looked up in both. */
 #include "groups/groups.h"
 
 #include <stdlib.h>
@@ -37,6 +39,8 @@ struct hb_groups {
     uint64_t seed;
     hb_groups_watch_cb watch;
     void *watch_ud;
+    hb_group_named **named;   /* by name; NULL until the first named member */
+    size_t nnamed_buckets, nnamed;
 };
 
 static uint64_t hash_name(uint64_t seed, const char *name, size_t len) {
@@ -87,6 +91,7 @@ void hb_groups_free(hb_groups *g) {
         }
     }
     free(g->buckets);
+    free(g->named);
     free(g);
 }
 
@@ -186,6 +191,109 @@ void hb_groups_remove(hb_groups *g, hb_group_member *m) {
     g->nmembers--;
 }
 
+/* --- named members ------------------------------------------------------- */
+
+static int named_is(const hb_group_named *n, const char *name, size_t len) {
+    return n->len == len && memcmp(n->name, name, len) == 0;
+}
+
+/* The first named member called name at or after n in its chain. */
+static hb_group_named *named_from(hb_group_named *n, const char *name, size_t len) {
+    while (n != NULL && !named_is(n, name, len))
+        n = n->hnext;
+    return n;
+}
+
+static hb_group_named *named_first(const hb_groups *g, const char *name, size_t len,
+                                   uint64_t h) {
+    if (g->nnamed == 0)
+        return NULL;
+    return named_from(g->named[h & (g->nnamed_buckets - 1)], name, len);
+}
+
+/* The named member m is, if it is called name. */
+static hb_group_named *named_member(const hb_groups *g, const hb_group_member *m,
+                                    const char *name, size_t len) {
+    hb_group_named *n = named_first(g, name, len, hash_name(g->seed, name, len));
+    for (; n != NULL; n = named_from(n->hnext, name, len))
+        if (&n->member == m)
+            return n;
+    return NULL;
+}
+
+static int named_grow(hb_groups *g) {
+    size_t nb = g->nnamed_buckets ? g->nnamed_buckets * 2 : 16;
+    hb_group_named **b = calloc(nb, sizeof(*b));
+    if (b == NULL)
+        return HB_ENOMEM;
+    for (size_t i = 0; i < g->nnamed_buckets; i++) {
+        hb_group_named *n = g->named[i];
+        while (n != NULL) {
+            hb_group_named *next = n->hnext;
+            size_t k = hash_name(g->seed, n->name, n->len) & (nb - 1);
+            n->hnext = b[k];
+            b[k] = n;
+            n = next;
+        }
+    }
+    free(g->named);
+    g->named = b;
+    g->nnamed_buckets = nb;
+    return 0;
+}
+
+int hb_groups_add_named(hb_groups *g, hb_group_named *n, const char *name, size_t len) {
+    size_t k;
+    if (g->nnamed + 1 > g->nnamed_buckets && named_grow(g) != 0 && g->nnamed_buckets == 0)
+        return HB_ENOMEM; /* past the first table, a failed grow only lengthens chains */
+    n->name = name;
+    n->len = (uint32_t)len;
+    n->in = 1;
+    k = hash_name(g->seed, name, len) & (g->nnamed_buckets - 1);
+    n->hnext = g->named[k];
+    g->named[k] = n;
+    g->nnamed++;
+    hb_groups_add(g, &n->member);
+    return 0;
+}
+
+void hb_groups_remove_named(hb_groups *g, hb_group_named *n) {
+    hb_group_named **p = &g->named[hash_name(g->seed, n->name, n->len) & (g->nnamed_buckets - 1)];
+    while (*p != n)
+        p = &(*p)->hnext;
+    *p = n->hnext;
+    n->hnext = NULL;
+    n->in = 0;
+    g->nnamed--;
+    hb_groups_remove(g, &n->member);
+}
+
+int hb_groups_named_has(const hb_group_named *n, const char *name, size_t len) {
+    return (n->in && named_is(n, name, len)) || hb_groups_has(&n->member, name, len);
+}
+
+void hb_group_iter_init(hb_group_iter *it, const hb_group_named *n) {
+    it->n = n;
+    it->l = n->member.links;
+    it->own_done = !n->in;
+}
+
+const char *hb_group_iter_next(hb_group_iter *it, size_t *len) {
+    const char *name;
+    if (!it->own_done) {
+        it->own_done = 1;
+        *len = it->n->len;
+        return it->n->name;
+    }
+    if (it->l == NULL)
+        return NULL;
+    name = hb_group_link_name(it->l, len);
+    it->l = it->l->mnext;
+    return name;
+}
+
+/* --- memberships ---------------------------------------------------------- */
+
 static hb_group_link **find_link(hb_group_member *m, const char *name, size_t len) {
     hb_group_link **p = &m->links;
     for (; *p != NULL; p = &(*p)->mnext)
@@ -198,8 +306,13 @@ int hb_groups_join(hb_groups *g, hb_group_member *m, const char *name, size_t le
     uint64_t h;
     hb_group *grp;
     hb_group_link *l, **tail;
+    hb_group_named *own;
     if (find_link(m, name, len) != NULL)
         return 0;
+    if ((own = named_member(g, m, name, len)) != NULL) {
+        own->in = 1; /* back in its own group */
+        return 0;
+    }
     h = hash_name(g->seed, name, len);
     grp = find(g, name, len, h);
     l = calloc(1, sizeof(*l));
@@ -239,8 +352,13 @@ int hb_groups_join(hb_groups *g, hb_group_member *m, const char *name, size_t le
 
 int hb_groups_leave(hb_groups *g, hb_group_member *m, const char *name, size_t len) {
     hb_group_link **p = find_link(m, name, len), *l;
-    if (p == NULL)
-        return 0;
+    hb_group_named *own;
+    if (p == NULL) {
+        if ((own = named_member(g, m, name, len)) == NULL || !own->in)
+            return 0;
+        own->in = 0;
+        return 1;
+    }
     l = *p;
     *p = l->mnext;
     unlink_free(g, l);
@@ -252,8 +370,13 @@ int hb_groups_has(const hb_group_member *m, const char *name, size_t len) {
 }
 
 size_t hb_groups_size(const hb_groups *g, const char *name, size_t len) {
-    hb_group *grp = find(g, name, len, hash_name(g->seed, name, len));
-    return grp ? grp->count : 0;
+    uint64_t h = hash_name(g->seed, name, len);
+    hb_group *grp = find(g, name, len, h);
+    size_t n = grp ? grp->count : 0;
+    for (hb_group_named *own = named_first(g, name, len, h); own != NULL;
+         own = named_from(own->hnext, name, len))
+        n += own->in;
+    return n;
 }
 
 const char *hb_group_link_name(const hb_group_link *l, size_t *len) {
@@ -297,8 +420,14 @@ int hb_groups_select(hb_groups *g, const hb_groups_filter *f, hb_group_vec *v) {
      * (and stamped), which gives the union without duplicates. */
     uint64_t e = ++g->epoch;
     for (size_t i = 0; i < f->nexcept; i++) {
-        hb_group *grp = find(g, (const char *)f->except[i].base, f->except[i].len,
-                             hash_name(g->seed, (const char *)f->except[i].base, f->except[i].len));
+        const char *name = (const char *)f->except[i].base;
+        size_t len = f->except[i].len;
+        uint64_t h = hash_name(g->seed, name, len);
+        hb_group *grp = find(g, name, len, h);
+        for (hb_group_named *n = named_first(g, name, len, h); n != NULL;
+             n = named_from(n->hnext, name, len))
+            if (n->in)
+                n->member.mark = e;
         for (hb_group_link *l = grp ? grp->head : NULL; l != NULL; l = l->gnext)
             l->member->mark = e;
     }
@@ -309,8 +438,19 @@ int hb_groups_select(hb_groups *g, const hb_groups_filter *f, hb_group_vec *v) {
         return 0;
     }
     for (size_t i = 0; i < f->nto; i++) {
-        hb_group *grp = find(g, (const char *)f->to[i].base, f->to[i].len,
-                             hash_name(g->seed, (const char *)f->to[i].base, f->to[i].len));
+        const char *name = (const char *)f->to[i].base;
+        size_t len = f->to[i].len;
+        uint64_t h = hash_name(g->seed, name, len);
+        hb_group *grp = find(g, name, len, h);
+        for (hb_group_named *n = named_first(g, name, len, h); n != NULL;
+             n = named_from(n->hnext, name, len)) {
+            hb_group_member *m = &n->member;
+            if (!n->in || m->mark == e || m == f->skip)
+                continue;
+            m->mark = e;
+            if (hb_group_vec_push(v, m) != 0)
+                return HB_ENOMEM;
+        }
         for (hb_group_link *l = grp ? grp->head : NULL; l != NULL; l = l->gnext) {
             hb_group_member *m = l->member;
             if (m->mark == e || m == f->skip)

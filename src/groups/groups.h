@@ -23,6 +23,21 @@ typedef struct hb_group_member {
     uint64_t mark;                        /* selection stamp */
 } hb_group_member;
 
+/* A member with a group of its own, named once when it is registered: a
+ * Socket.IO socket and the room named by its id. Every socket is in such a
+ * room, so the registry keeps it as an entry of a table of names instead
+ * of a group and a link: no allocation. Embed it instead of a plain member;
+ * join, leave, has, size and select treat the name as any group's, and
+ * hb_group_iter lists it first. Named groups are not reported to the
+ * watcher. Fields are the registry's. */
+typedef struct hb_group_named {
+    hb_group_member member;
+    const char *name;                     /* borrowed from the owner */
+    struct hb_group_named *hnext;         /* the registry's table of names */
+    uint32_t len;
+    uint8_t in;                           /* in its own group (it may leave it) */
+} hb_group_named;
+
 /* A growable list of selected members; zero-initialise it, and release it
  * with hb_group_vec_free(). Small selections use the inline room. */
 typedef struct hb_group_vec {
@@ -56,6 +71,14 @@ void hb_groups_remove(hb_groups *g, hb_group_member *m);
 /* Members registered. */
 size_t hb_groups_count(const hb_groups *g);
 
+/* Registers n (zeroed) as a member in its own group name, and in no
+ * other. name must stay valid and unchanged until hb_groups_remove_named();
+ * two members may have the same name (both are its members). Returns 0 or
+ * HB_ENOMEM (n is then not registered). */
+int hb_groups_add_named(hb_groups *g, hb_group_named *n, const char *name, size_t len);
+/* Takes n out of every group, its own too, and unregisters it. */
+void hb_groups_remove_named(hb_groups *g, hb_group_named *n);
+
 /* Puts m in group name (created on first use). Joining a group twice is
  * fine. Returns 0 or HB_ENOMEM. */
 int hb_groups_join(hb_groups *g, hb_group_member *m, const char *name, size_t len);
@@ -64,6 +87,8 @@ int hb_groups_join(hb_groups *g, hb_group_member *m, const char *name, size_t le
 int hb_groups_leave(hb_groups *g, hb_group_member *m, const char *name, size_t len);
 /* 1 when m is in group name. */
 int hb_groups_has(const hb_group_member *m, const char *name, size_t len);
+/* The same for a named member, its own group included. */
+int hb_groups_named_has(const hb_group_named *n, const char *name, size_t len);
 /* Told when a group comes to be (its first member joined: alive 1) and
  * when it goes (its last member left: alive 0), with the group's slot for
  * the watcher's own data (NULL at creation): the cluster subscribes to a
@@ -82,8 +107,22 @@ size_t hb_groups_size(const hb_groups *g, const char *name, size_t len);
 const char *hb_group_link_name(const hb_group_link *l, size_t *len);
 hb_group_link *hb_group_link_next(const hb_group_link *l);
 
+/* The groups of a named member: its own first while it is in it, then
+ * the others in join order.
+ *   hb_group_iter it;
+ *   hb_group_iter_init(&it, n);
+ *   while ((name = hb_group_iter_next(&it, &len)) != NULL) ...
+ * Membership must not change during the walk. */
+typedef struct hb_group_iter {
+    const hb_group_named *n;
+    const hb_group_link *l;
+    uint8_t own_done;
+} hb_group_iter;
+void hb_group_iter_init(hb_group_iter *it, const hb_group_named *n);
+const char *hb_group_iter_next(hb_group_iter *it, size_t *len);
+
 /* Appends to v the members f selects, each once: for every group of to in
- * order, its members in join order (or every member in registration order
+ * order, its members in join order (a named member first) (or every member in registration order
  * when nto is 0). Membership must not change while the result is used
  * through v, since the members are borrowed pointers. Returns 0 or
  * HB_ENOMEM (v then holds what was selected so far). */

@@ -48,7 +48,7 @@ static const hb_conn_handler http_handler = {on_read, on_eof, on_close, NULL};
 /* --- timers ------------------------------------------------------------- */
 
 static void on_request_timeout(hb_timer *t) {
-    hb_http_conn *hc = (hb_http_conn *)((char *)t - offsetof(hb_http_conn, timer));
+    hb_http_conn *hc = (hb_http_conn *)((char *)t - offsetof(hb_http_conn, u.http.timer));
     if (hc->held || hc->upgraded || hc->c.closing)
         return;
     if (hc->draining) {
@@ -66,7 +66,7 @@ static void on_request_timeout(hb_timer *t) {
 }
 
 static void arm_timer(hb_http_conn *hc, unsigned ms) {
-    hb_loop_timer_start(hc->c.loop, &hc->timer, ms, on_request_timeout);
+    hb_loop_timer_start(hc->c.loop, &hc->u.http.timer, ms, on_request_timeout);
 }
 
 /* --- accepting ---------------------------------------------------------- */
@@ -170,10 +170,10 @@ void hb_http_server_close_idle(hb_http_server *srv) {
         next = hc->next;
         if (hc->upgraded)
             continue;
-        if (hc->held && hc->gone_cb != NULL) {
-            hb_http_gone_cb gone = hc->gone_cb;
-            hc->gone_cb = NULL;
-            gone(hc->gone_ud, hc);
+        if (hc->held && hc->u.http.gone_cb != NULL) {
+            hb_http_gone_cb gone = hc->u.http.gone_cb;
+            hc->u.http.gone_cb = NULL;
+            gone(hc->u.http.gone_ud, hc);
         }
         hb_conn_close_after_flush(&hc->c);
     }
@@ -266,8 +266,8 @@ static void on_head(hb_http_conn *hc, const hb_http_request *head) {
     r = find_route(hc->srv, head);
     if (r == NULL || r->head_cb == NULL)
         return;
-    free(hc->cors);
-    hc->cors = cors_headers(hc->srv, head, 0);
+    free(hc->u.http.cors);
+    hc->u.http.cors = cors_headers(hc->srv, head, 0);
     r->head_cb(r->ud, hc, head);
 }
 
@@ -275,12 +275,12 @@ static void dispatch(hb_http_conn *hc, hb_http_request *req) {
     hb_http_server *srv = hc->srv;
     const route *best;
     hb_metrics_g.http_requests++;
-    hc->gone_cb = NULL; /* an upload watched since its head is complete */
+    hc->u.http.gone_cb = NULL; /* an upload watched since its head is complete */
     hc->keep_alive = (uint8_t)req->keep_alive;
     hc->head_only = req->method == HTTP_HEAD;
     hc->responded = 0;
-    free(hc->cors);
-    hc->cors = cors_headers(srv, req, is_preflight(srv, req));
+    free(hc->u.http.cors);
+    hc->u.http.cors = cors_headers(srv, req, is_preflight(srv, req));
     if (is_preflight(srv, req)) {
         respond_preflight(hc, req);
         return;
@@ -312,8 +312,8 @@ static void fail_request(hb_http_conn *hc, int err) {
     hc->keep_alive = 0;
     hc->responded = 0;
     if (hc->parser != NULL && hb_http_parser_head(hc->parser) != NULL) {
-        free(hc->cors);
-        hc->cors = cors_headers(hc->srv, hb_http_parser_head(hc->parser), 0);
+        free(hc->u.http.cors);
+        hc->u.http.cors = cors_headers(hc->srv, hb_http_parser_head(hc->parser), 0);
     }
     if (status == 413) {
         /* Like Node: an empty 413. The client may still be sending the body;
@@ -335,19 +335,19 @@ static void backlog_append(hb_http_conn *hc, const uint8_t *data, size_t len) {
     uint8_t *b;
     if (len == 0)
         return;
-    if (hc->backlog_len + len > MAX_BACKLOG) {
+    if (hc->u.http.backlog_len + len > MAX_BACKLOG) {
         hb_log_debug("http", "client pipelined too much behind a held request; closing");
         hb_conn_close(&hc->c);
         return;
     }
-    b = realloc(hc->backlog, hc->backlog_len + len);
+    b = realloc(hc->u.http.backlog, hc->u.http.backlog_len + len);
     if (b == NULL) {
         hb_conn_close(&hc->c);
         return;
     }
-    memcpy(b + hc->backlog_len, data, len);
-    hc->backlog = b;
-    hc->backlog_len += len;
+    memcpy(b + hc->u.http.backlog_len, data, len);
+    hc->u.http.backlog = b;
+    hc->u.http.backlog_len += len;
 }
 
 static void process(hb_http_conn *hc, uint8_t *data, size_t len) {
@@ -419,10 +419,10 @@ static void on_read(hb_conn *c, uint8_t *data, size_t len) {
 static void on_eof(hb_conn *c, int err) {
     hb_http_conn *hc = (hb_http_conn *)c;
     (void)err;
-    if (hc->gone_cb != NULL) {
-        hb_http_gone_cb gone = hc->gone_cb;
-        hc->gone_cb = NULL;
-        gone(hc->gone_ud, hc);
+    if (hc->u.http.gone_cb != NULL) {
+        hb_http_gone_cb gone = hc->u.http.gone_cb;
+        hc->u.http.gone_cb = NULL;
+        gone(hc->u.http.gone_ud, hc);
     }
     hb_conn_close(c);
 }
@@ -433,15 +433,17 @@ static void on_close(hb_conn *c) {
 
 void hb_http__release(hb_http_conn *hc) {
     hb_http_server *srv = hc->srv;
-    if (hc->gone_cb != NULL) {
-        hb_http_gone_cb gone = hc->gone_cb;
-        hc->gone_cb = NULL;
-        gone(hc->gone_ud, hc);
+    if (!hc->upgraded) { /* else u is the upgraded protocol's */
+        if (hc->u.http.gone_cb != NULL) {
+            hb_http_gone_cb gone = hc->u.http.gone_cb;
+            hc->u.http.gone_cb = NULL;
+            gone(hc->u.http.gone_ud, hc);
+        }
+        hb_timer_stop(&hc->u.http.timer);
+        free(hc->u.http.backlog);
+        free(hc->u.http.cors);
     }
-    hb_timer_stop(&hc->timer);
     hb_http_parser_free(hc->parser);
-    free(hc->backlog);
-    free(hc->cors);
     if (hc->prev != NULL)
         hc->prev->next = hc->next;
     else
@@ -465,7 +467,7 @@ void hb_http_respond(hb_http_conn *hc, int status, const char *ctype, const char
         return;
     hc->responded = 1;
     hc->held = 0;
-    hc->gone_cb = NULL;
+    hc->u.http.gone_cb = NULL;
     if (status >= 400 && status < 600)
         hb_metrics_g.http_errors[status / 100]++;
     /* A HEAD answer says how long the body would be, and sends none
@@ -476,7 +478,7 @@ void hb_http_respond(hb_http_conn *hc, int status, const char *ctype, const char
                  status, hb_http_status_text(status), ctype ? "Content-Type: " : "",
                  ctype ? ctype : "", ctype ? "\r\n" : "", len,
                  hc->keep_alive ? "Connection: keep-alive\r\n" : "Connection: close\r\n",
-                 hc->cors ? hc->cors : "");
+                 hc->u.http.cors ? hc->u.http.cors : "");
     if (n < 0 || (size_t)n >= sizeof(head)) {
         hb_conn_close(&hc->c);
         return;
@@ -502,8 +504,8 @@ void hb_http_respond(hb_http_conn *hc, int status, const char *ctype, const char
         hb_conn_close(&hc->c);
         return;
     }
-    free(hc->cors);
-    hc->cors = NULL;
+    free(hc->u.http.cors);
+    hc->u.http.cors = NULL;
     if (hc->parser != NULL)
         hb_http_parser_reset(hc->parser);
     /* An idle connection keeps no parser. */
@@ -518,11 +520,11 @@ void hb_http_respond(hb_http_conn *hc, int status, const char *ctype, const char
         return;
     }
     arm_timer(hc, hc->srv->opts.idle_timeout_ms);
-    if (was_held && hc->backlog_len > 0) {
-        uint8_t *bl = hc->backlog;
-        size_t bl_len = hc->backlog_len;
-        hc->backlog = NULL;
-        hc->backlog_len = 0;
+    if (was_held && hc->u.http.backlog_len > 0) {
+        uint8_t *bl = hc->u.http.backlog;
+        size_t bl_len = hc->u.http.backlog_len;
+        hc->u.http.backlog = NULL;
+        hc->u.http.backlog_len = 0;
         process(hc, bl, bl_len);
         free(bl);
     }
@@ -542,25 +544,27 @@ void hb_http_respond_json_error(hb_http_conn *hc, int status, int code, const ch
 
 void hb_http_hold(hb_http_conn *hc, hb_http_gone_cb gone, void *ud) {
     hc->held = 1;
-    hc->gone_cb = gone;
-    hc->gone_ud = ud;
-    hb_timer_stop(&hc->timer); /* the route owns the deadline now */
+    hc->u.http.gone_cb = gone;
+    hc->u.http.gone_ud = ud;
+    hb_timer_stop(&hc->u.http.timer); /* the route owns the deadline now */
 }
 
 void hb_http_watch(hb_http_conn *hc, hb_http_gone_cb gone, void *ud) {
-    hc->gone_cb = gone;
-    hc->gone_ud = ud;
+    hc->u.http.gone_cb = gone;
+    hc->u.http.gone_ud = ud;
 }
 
-void hb_http__detach(hb_http_conn *hc) {
+void *hb_http__detach(hb_http_conn *hc) {
     hc->upgraded = 1;
     hc->held = 0;
-    hc->gone_cb = NULL;
-    hb_timer_stop(&hc->timer);
+    hb_timer_stop(&hc->u.http.timer);
     /* The parser (and so the request the route holds) lives until the
-     * route returns; process() frees it then. */
-    free(hc->cors);
-    hc->cors = NULL;
+     * route returns; process() frees it then. Bytes held back meanwhile
+     * came before the upgrade's answer, which no client sends. */
+    free(hc->u.http.cors);
+    free(hc->u.http.backlog);
+    memset(&hc->u, 0, sizeof(hc->u));
+    return hc->u.upgraded;
 }
 
 void hb_http_conn_peer(hb_http_conn *hc, char *out, size_t cap) {

@@ -34,15 +34,13 @@ typedef struct hb_http_server_opts {
     const char *const *cors_origins; /* NULL-terminated; "*" allows any */
 } hb_http_server_opts;
 
+/* Bytes an upgraded connection lends the protocol it was upgraded to. */
+#define HB_HTTP_UPGRADE_ROOM 80
+
 struct hb_http_conn {
     hb_conn c;                 /* first: net allocates us as a connection */
     hb_http_server *srv;
     hb_http_parser *parser;    /* NULL while idle */
-    hb_timer timer;            /* request deadline, then idle timeout */
-    hb_http_gone_cb gone_cb;   /* set while a request is held */
-    void *gone_ud;
-    uint8_t *backlog;          /* bytes that arrived while a request was held */
-    size_t backlog_len;
     uint8_t *rest;             /* during a route call: bytes after the request */
     size_t rest_len;
     uint8_t held;              /* a route holds the current request */
@@ -51,8 +49,21 @@ struct hb_http_conn {
     uint8_t responded;         /* the current request was answered */
     uint8_t head_only;         /* the current request is a HEAD: answers carry no body */
     uint8_t draining;          /* a refused body is still arriving */
-    char *cors;                /* CORS header lines for the current request */
     hb_http_conn *next, *prev; /* every connection of the server */
+    /* What only HTTP needs shares its memory with the state of the
+     * protocol the connection is upgraded to (see hb_http__detach), so
+     * that an idle WebSocket is one allocation. */
+    union {
+        struct {
+            hb_timer timer;            /* request deadline, then idle timeout */
+            hb_http_gone_cb gone_cb;   /* set while a request is held */
+            void *gone_ud;
+            uint8_t *backlog;          /* bytes that arrived while a request was held */
+            size_t backlog_len;
+            char *cors;                /* CORS header lines for the current request */
+        } http;
+        void *upgraded[HB_HTTP_UPGRADE_ROOM / sizeof(void *)];
+    } u;
 };
 
 /* A new server; opts are copied (cors_origins strings are borrowed and must
@@ -95,8 +106,10 @@ void hb_http_hold(hb_http_conn *hc, hb_http_gone_cb gone, void *ud);
  * is answered or dispatched (an upload in progress). */
 void hb_http_watch(hb_http_conn *hc, hb_http_gone_cb gone, void *ud);
 /* For the WebSocket layer: takes the connection away from HTTP. After this
- * HTTP never touches hc->c again except to free its own state on close. */
-void hb_http__detach(hb_http_conn *hc);
+ * HTTP never touches hc->c again except to free its own state on close.
+ * Returns HB_HTTP_UPGRADE_ROOM zeroed bytes inside hc (HTTP's own state
+ * for requests, released here), the new protocol's until hc is freed. */
+void *hb_http__detach(hb_http_conn *hc);
 /* For the WebSocket layer: releases what HTTP keeps for hc; call it from
  * the upgraded connection's close callback. */
 void hb_http__release(hb_http_conn *hc);

@@ -48,11 +48,22 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     }
 }
 
+/* An empty queue goes back to the inline slot: an idle connection keeps
+ * no array, and one frame per loop turn (a paced broadcast) never needs
+ * one. */
+static void wq_reset(hb_conn *c) {
+    if (c->wq != &c->wq_one)
+        free(c->wq);
+    c->wq = &c->wq_one;
+    c->wq_cap = 1;
+}
+
 static void on_handle_closed(uv_handle_t *h) {
     hb_conn *c = h->data;
     for (uint32_t i = 0; i < c->wq_len; i++)
         hb_buf_unref(c->wq[i]);
-    free(c->wq);
+    if (c->wq != &c->wq_one)
+        free(c->wq);
     if (c->h != NULL && c->h->on_close != NULL)
         c->h->on_close(c);
     free(c);
@@ -67,6 +78,8 @@ static void on_connection(uv_stream_t *server, int status) {
     if (c == NULL)
         return; /* the kernel keeps it in the backlog; we retry next time */
     c->loop = l->loop;
+    c->wq = &c->wq_one;
+    c->wq_cap = 1;
     uv_tcp_init(l->loop->uv, &c->tcp);
     c->tcp.data = c;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
@@ -143,10 +156,15 @@ int hb_conn_write(hb_conn *c, hb_buf *b) {
     if (c->queued_bytes > 0 && c->queued_bytes + b->len > HB_CONN_MAX_QUEUED)
         return HB_ETOOBIG;
     if (c->wq_len == c->wq_cap) {
-        uint32_t cap = c->wq_cap ? c->wq_cap * 2 : 4;
-        hb_buf **wq = realloc(c->wq, cap * sizeof(*wq));
+        /* Past the inline slot, straight to 16: a burst of broadcasts
+         * costs one malloc per turn, not a series of reallocs. */
+        int inl = c->wq == &c->wq_one;
+        uint32_t cap = inl ? 16 : c->wq_cap * 2;
+        hb_buf **wq = inl ? malloc(cap * sizeof(*wq)) : realloc(c->wq, cap * sizeof(*wq));
         if (wq == NULL)
             return HB_ENOMEM;
+        if (inl)
+            wq[0] = c->wq_one;
         c->wq = wq;
         c->wq_cap = cap;
     }
@@ -226,12 +244,8 @@ static void consume(hb_conn *c, size_t written) {
         memmove(c->wq, c->wq + done, (c->wq_len - done) * sizeof(*c->wq));
         c->wq_len -= done;
     }
-    if (c->wq_len == 0 && c->wq_cap > 16) {
-        /* A burst is over: give back the big queue array. */
-        free(c->wq);
-        c->wq = NULL;
-        c->wq_cap = 0;
-    }
+    if (c->wq_len == 0)
+        wq_reset(c);
 }
 
 static void on_write(uv_write_t *req, int status) {
@@ -307,6 +321,7 @@ static void flush(hb_conn *c) {
         c->queued_bytes += c->wq_off;
         c->wq_len = 0;
         c->wq_off = 0;
+        wq_reset(c);
         r = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write);
         free(bufs); /* libuv copies the buffer array */
         if (r < 0) {

@@ -35,7 +35,9 @@ struct hb_conn {
     const hb_conn_handler *h;
     void *ud;               /* the handler's own pointer */
     hb_conn *flush_next;    /* link in loop->flush_head */
-    hb_buf **wq;            /* queued buffers, not yet handed to the kernel */
+    hb_buf **wq;            /* queued buffers, not yet handed to the kernel:
+                               &wq_one, or an array while more wait */
+    hb_buf *wq_one;
     uint32_t wq_len, wq_cap;
     size_t wq_off;          /* bytes of wq[0] already written */
     size_t queued_bytes;    /* in wq and in flight, for the limit */

@@ -130,7 +130,7 @@ void hb_bcast_free(hb_bcast *b) {
 /* --- selection ------------------------------------------------------------------ */
 
 static hb_socket *socket_of(hb_group_member *m) {
-    return (hb_socket *)((char *)m - offsetof(hb_socket, member));
+    return (hb_socket *)((char *)m - offsetof(hb_socket, room.member));
 }
 
 /* The connected sockets b reaches, into v (sockets as members). */

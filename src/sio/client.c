@@ -6,6 +6,7 @@
  * session. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -23,11 +24,54 @@ static int64_t wall_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Header names every client sends, kept as one byte (their index + 1)
+ * instead of their text, as HPACK's static table does: a WebSocket
+ * handshake's names alone are 60 bytes, a browser's several hundred. A
+ * name not here is kept as a 0 byte and its text. */
+#define H(s) {s, sizeof(s) - 1}
+static const struct {
+    const char *name;
+    size_t len;
+} common_headers[] = {
+    H("host"), H("connection"), H("upgrade"), H("sec-websocket-key"),
+    H("sec-websocket-version"), H("sec-websocket-extensions"), H("sec-websocket-protocol"),
+    H("user-agent"), H("accept"), H("accept-encoding"), H("accept-language"), H("origin"),
+    H("cookie"), H("cache-control"), H("pragma"), H("referer"), H("content-type"),
+    H("content-length"), H("authorization"), H("x-forwarded-for"), H("x-forwarded-proto"),
+    H("x-forwarded-host"), H("x-forwarded-port"), H("x-real-ip"), H("forwarded"), H("via"),
+    H("dnt"), H("te"), H("priority"), H("sec-fetch-site"), H("sec-fetch-mode"),
+    H("sec-fetch-dest"), H("sec-ch-ua"), H("sec-ch-ua-mobile"), H("sec-ch-ua-platform"),
+};
+#undef H
+enum { N_COMMON = sizeof(common_headers) / sizeof(common_headers[0]) };
+
+/* The common name's index + 1, or 0. */
+static unsigned common_header(const char *name, size_t len) {
+    for (unsigned i = 0; i < N_COMMON; i++)
+        if (common_headers[i].len == len && strncasecmp(common_headers[i].name, name, len) == 0)
+            return i + 1;
+    return 0;
+}
+
+const char *hb_sio__header_next(const char **p, const char **value) {
+    const char *s = *p;
+    unsigned code = (unsigned char)*s++;
+    const char *name = code ? common_headers[code - 1].name : s;
+    if (!code)
+        s += strlen(s) + 1;
+    *value = s;
+    *p = s + strlen(s) + 1;
+    return name;
+}
+
 /* Bytes the handshake's strings take (see handshake_copy). */
 static size_t handshake_size(const hb_http_request *req, const char *peer) {
-    size_t n = req->path_len + 1 + req->query_len + 1 + req->query_len + 1 + strlen(peer) + 1;
-    for (size_t i = 0; i < req->nheaders; i++)
-        n += req->headers[i].name_len + 1 + req->headers[i].value_len + 1;
+    size_t n = req->path_len + 1 + req->query_len + 1 + strlen(peer) + 1;
+    for (size_t i = 0; i < req->nheaders; i++) {
+        n += 1 + req->headers[i].value_len + 1;
+        if (!common_header(req->headers[i].name, req->headers[i].name_len))
+            n += req->headers[i].name_len + 1;
+    }
     return n;
 }
 
@@ -48,14 +92,16 @@ static void handshake_copy(hb_sio_handshake *hs, char *buf, const hb_http_reques
     hs->url = p;
     memcpy(p, req->path, req->path_len);
     p += req->path_len;
+    /* The query is the url's tail, not a second copy: "" when there is
+     * none (the url's own terminator). */
+    hs->query = p;
     if (req->query_len) {
         *p++ = '?';
+        hs->query = p;
         memcpy(p, req->query, req->query_len);
         p += req->query_len;
     }
     *p++ = '\0';
-    hs->query = p;
-    p = put(p, req->query, req->query_len);
     /* The peer "ip:port" or "[v6]:port" without the port. */
     if (plen >= 2 && peer[0] == '[' && peer[plen - 1] == ']')
         peer++, plen -= 2;
@@ -63,7 +109,10 @@ static void handshake_copy(hb_sio_handshake *hs, char *buf, const hb_http_reques
     p = put(p, peer, plen);
     hs->headers = p;
     for (size_t i = 0; i < req->nheaders; i++) {
-        p = put(p, req->headers[i].name, req->headers[i].name_len);
+        unsigned code = common_header(req->headers[i].name, req->headers[i].name_len);
+        *p++ = (char)code;
+        if (!code)
+            p = put(p, req->headers[i].name, req->headers[i].name_len);
         p = put(p, req->headers[i].value, req->headers[i].value_len);
     }
     hs->nheaders = req->nheaders;
@@ -87,13 +136,10 @@ static void handshake_free(hb_sio_handshake *hs) {
 
 const char *hb_socket_header(const hb_socket *s, const char *name) {
     const hb_sio_handshake *hs = &s->client->hs;
-    const char *p = hs->headers;
-    for (size_t i = 0; i < hs->nheaders; i++) {
-        const char *value = p + strlen(p) + 1;
-        if (strcasecmp(p, name) == 0)
+    const char *p = hs->headers, *value;
+    for (size_t i = 0; i < hs->nheaders; i++)
+        if (strcasecmp(hb_sio__header_next(&p, &value), name) == 0)
             return value;
-        p = value + strlen(value) + 1;
-    }
     return NULL;
 }
 
@@ -154,8 +200,10 @@ static void on_connect_timeout(hb_timer *t) {
 
 void hb_sio__client_open(void *ud, hb_eio_session *session, const hb_http_request *req) {
     hb_sio_server *srv = server_of(ud);
-    const char *peer = hb_eio_session_peer(session);
-    hb_sio_client *c = calloc(1, sizeof(*c) + handshake_size(req, peer));
+    char peer[64];
+    hb_sio_client *c;
+    hb_eio_session_peer(session, peer, sizeof(peer));
+    c = calloc(1, offsetof(hb_sio_client, hsbuf) + handshake_size(req, peer));
     if (c == NULL) {
         hb_log_warn("sio", "out of memory opening a client; closing its session");
         hb_eio_session_close(session);

@@ -92,18 +92,19 @@ static json_t *query_json(const char *query) {
  * as Node's IncomingMessage.headers. */
 static json_t *headers_json(const hb_sio_handshake *hs) {
     json_t *o = json_object();
-    const char *p = hs->headers;
+    const char *p = hs->headers, *value, *hname;
     for (size_t i = 0; o != NULL && i < hs->nheaders; i++) {
-        const char *value = p + strlen(p) + 1;
-        size_t nlen = strlen(p);
-        char *name = malloc(nlen + 1);
+        size_t nlen;
+        char *name;
         json_t *old;
-        if (name == NULL) {
+        hname = hb_sio__header_next(&p, &value);
+        nlen = strlen(hname);
+        if ((name = malloc(nlen + 1)) == NULL) {
             json_decref(o);
             return NULL;
         }
         for (size_t j = 0; j <= nlen; j++)
-            name[j] = (char)((p[j] >= 'A' && p[j] <= 'Z') ? p[j] - 'A' + 'a' : p[j]);
+            name[j] = (char)((hname[j] >= 'A' && hname[j] <= 'Z') ? hname[j] - 'A' + 'a' : hname[j]);
         old = json_object_get(o, name);
         if (old == NULL) {
             json_object_set_new(o, name, json_string(value));
@@ -119,7 +120,6 @@ static json_t *headers_json(const hb_sio_handshake *hs) {
             }
         }
         free(name);
-        p = value + strlen(value) + 1;
     }
     return o;
 }
@@ -157,9 +157,11 @@ static json_t *handshake_json(const hb_socket *s) {
 
 static json_t *rooms_json(const hb_socket *s) {
     json_t *a = json_array();
-    for (hb_group_link *l = s->member.links; a != NULL && l != NULL; l = hb_group_link_next(l)) {
-        size_t nl;
-        const char *name = hb_group_link_name(l, &nl);
+    hb_group_iter it;
+    const char *name;
+    size_t nl;
+    hb_group_iter_init(&it, &s->room);
+    while (a != NULL && (name = hb_group_iter_next(&it, &nl)) != NULL) {
         if (json_array_append_new(a, json_stringn(name, nl)) != 0) {
             json_decref(a);
             return NULL;
@@ -363,12 +365,14 @@ char *hb_sio_server_rooms_json(hb_sio_server *srv, const char *nsp_name, size_t 
             goto done;
     }
     /* Room names as the keys of an object: each once. */
-    for (size_t i = 0; i < n; i++)
-        for (hb_group_link *l = v[i]->member.links; l != NULL; l = hb_group_link_next(l)) {
-            size_t nl;
-            const char *name = hb_group_link_name(l, &nl);
+    for (size_t i = 0; i < n; i++) {
+        hb_group_iter it;
+        const char *name;
+        size_t nl;
+        hb_group_iter_init(&it, &v[i]->room);
+        while ((name = hb_group_iter_next(&it, &nl)) != NULL)
             json_object_setn_new(set, name, nl, json_true());
-        }
+    }
     json_object_foreach(set, key, x) {
         json_array_append_new(a, json_string(key));
     }

@@ -16,6 +16,7 @@
 #include "groups/groups.h"
 #include "hubbub/hubbub.h"
 #include "sio/decoder.h"
+#include "sio/handlers.h"
 #include "sio/packet.h"
 #include "sio/recovery.h"
 #include "sio/server.h"
@@ -61,7 +62,7 @@ typedef struct hb_sio_handshake {
     char *address;            /* the peer IP */
     int64_t time_ms;
     size_t nheaders;
-    char *headers;            /* "name\0value\0name\0value\0..." */
+    char *headers;            /* read with hb_sio__header_next() */
     struct hb_sio_qcache *qcache; /* decoded query values handed out */
 } hb_sio_handshake;
 
@@ -79,13 +80,6 @@ typedef struct hb_sio_client {
 
 enum { HB_SOCK_CONNECTING, HB_SOCK_CONNECTED, HB_SOCK_CLOSING, HB_SOCK_CLOSED };
 
-typedef struct hb_sio_handler {
-    struct hb_sio_handler *next;
-    hb_event_cb cb;
-    void *ud;
-    size_t len;
-    char name[];
-} hb_sio_handler;
 
 typedef struct hb_sio_bus_acks hb_sio_bcast_ack; /* server_event.c */
 void hb_sio__server_handlers_free(hb_nsp *nsp);
@@ -117,16 +111,12 @@ struct hb_next {
 };
 
 struct hb_socket {
-    hb_group_member member;   /* in nsp->rooms */
+    hb_group_named room;      /* in nsp->rooms, with its own room named by id */
     hb_nsp *nsp;
     hb_sio_client *client;
     hb_socket *cnext;         /* the client's sockets, then the server's grave */
-    char id[21];
-    char pid[21];             /* private session id (recovery) */
-    uint8_t state;
-    uint8_t recovered;
     void *data;
-    hb_sio_handler *handlers;
+    hb_sio_hnode *handlers;   /* shared with sockets that did the same */
     hb_event_cb any_cb;
     void *any_ud;
     hb_disconnect_cb disconnect_cb;
@@ -135,7 +125,12 @@ struct hb_socket {
     hb_ack *kept;             /* client acks the app kept */
     hb_next *next;            /* the middleware chain in progress */
     char *data_json;          /* socket.data for other nodes; NULL: {} */
-    char auth[];              /* the CONNECT payload, "{}" if none */
+    char id[21];
+    uint8_t state;
+    uint8_t recovered;
+    /* In the same allocation: the CONNECT payload ("{}" if none), then,
+     * with recovery on, the private session id (see hb_sio__socket_pid). */
+    char auth[];
 };
 
 struct hb_bcast {
@@ -166,6 +161,7 @@ void hb_sio__socket_counted(hb_sio_server *srv, int delta);
 hb_nsp *hb_sio__nsp_find(hb_sio_server *srv, const char *name, size_t len);
 uint64_t hb_sio__now(const hb_sio_server *srv);
 hb_loop *hb_sio__loop(const hb_sio_server *srv);
+hb_sio_handlers *hb_sio__handlers(const hb_sio_server *srv);
 unsigned hb_sio__recovery_ms(const hb_sio_server *srv);
 unsigned hb_sio__connect_timeout_ms(const hb_sio_server *srv);
 uint32_t hb_sio__max_attachments(const hb_sio_server *srv);
@@ -185,6 +181,10 @@ void hb_sio__client_message(void *ud, hb_eio_session *session, int binary, uint8
                             size_t len);
 void hb_sio__client_closed(void *ud, hb_eio_session *session, int reason);
 void hb_sio__client_free(hb_sio_client *c);
+/* Walks the handshake's headers: start with p = hs->headers and call it
+ * nheaders times; returns a header's name (lower case for the common ones,
+ * as received for others; compare without case) and sets *value. */
+const char *hb_sio__header_next(const char **p, const char **value);
 int hb_sio__client_send(hb_sio_client *c, const hb_sio_out *out);
 /* Disconnects every socket of c (DISCONNECT packets, in join order), then
  * closes its Engine.IO session: socket.disconnect(true). */
@@ -200,6 +200,9 @@ int hb_sio__reserved_event(const char *event);
 void hb_sio__socket_refuse(hb_socket *s, const char *message, const char *data_json);
 void hb_sio__socket_close(hb_socket *s, int reason, int send_disconnect);
 void hb_sio__socket_free(hb_socket *s);
+/* The private session id (recovery): 20 characters and a NUL, writable;
+ * only for sockets of a namespace with a recovery log. */
+char *hb_sio__socket_pid(const hb_socket *s);
 void hb_sio__socket_packet(hb_socket *s, const hb_sio_packet *p);
 const char *hb_sio__reason_name(int reason);
 int hb_sio__socket_is_live(const hb_socket *s);

@@ -26,6 +26,7 @@ struct hb_sio_server {
     size_t sockets;
     hb_timer purge;
     hb_sio_bus bus;           /* publish NULL: no bus */
+    hb_sio_handlers *handlers; /* the sockets' shared handler lists */
 };
 
 const hb_eio_handler hb_sio_eio_handler = {
@@ -61,6 +62,10 @@ hb_sio_server *hb_sio_server_new(hb_loop *loop, const hb_sio_opts *opts, hb_serv
     hb_sio_server *srv = calloc(1, sizeof(*srv));
     if (srv == NULL)
         return NULL;
+    if ((srv->handlers = hb_sio_handlers_new()) == NULL) {
+        free(srv);
+        return NULL;
+    }
     srv->loop = loop;
     srv->owner = owner;
     if (opts != NULL)
@@ -101,8 +106,13 @@ void hb_sio_server_free(hb_sio_server *srv) {
         srv->parents = n->next;
         nsp_free(n);
     }
+    hb_sio_handlers_free(srv->handlers);
     free(srv->scratch);
     free(srv);
+}
+
+hb_sio_handlers *hb_sio__handlers(const hb_sio_server *srv) {
+    return srv->handlers;
 }
 
 /* --- deferred frees ---------------------------------------------------------- */

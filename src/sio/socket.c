@@ -51,8 +51,10 @@ int hb_sio__socket_is_live(const hb_socket *s) {
 /* --- life ------------------------------------------------------------------------ */
 
 hb_socket *hb_sio__socket_new(hb_sio_client *c, hb_nsp *nsp, const uint8_t *auth, size_t len) {
-    /* One allocation: the payload goes at the end of the socket. */
-    hb_socket *s = calloc(1, sizeof(*s) + (len > 0 ? len + 1 : 3));
+    /* One allocation: the payload goes at the end of the socket, and the
+     * private id after it only where recovery can use it. */
+    size_t pid_len = nsp->log != NULL ? HB_ID_LEN + 1 : 0;
+    hb_socket *s = calloc(1, offsetof(hb_socket, auth) + (len > 0 ? len + 1 : 3) + pid_len);
     hb_socket **tail;
     if (s == NULL)
         return NULL;
@@ -66,19 +68,19 @@ hb_socket *hb_sio__socket_new(hb_sio_client *c, hb_nsp *nsp, const uint8_t *auth
     s->state = HB_SOCK_CONNECTING;
     hb_id_new(s->id);
     if (nsp->log != NULL)
-        hb_id_new(s->pid);
+        hb_id_new(hb_sio__socket_pid(s));
     for (tail = &c->sockets; *tail != NULL; tail = &(*tail)->cnext)
         ;
     *tail = s;
     return s;
 }
 
+char *hb_sio__socket_pid(const hb_socket *s) {
+    return (char *)s->auth + strlen(s->auth) + 1;
+}
+
 void hb_sio__socket_free(hb_socket *s) {
-    while (s->handlers != NULL) {
-        hb_sio_handler *h = s->handlers;
-        s->handlers = h->next;
-        free(h);
-    }
+    hb_sio_handlers_release(hb_sio__handlers(s->nsp->srv), s->handlers);
     free(s->data_json);
     free(s);
 }
@@ -96,7 +98,8 @@ static int send_connect_ok(hb_socket *s) {
     char data[80];
     hb_sio_packet p = {0};
     if (s->nsp->log != NULL)
-        snprintf(data, sizeof(data), "{\"sid\":\"%s\",\"pid\":\"%s\"}", s->id, s->pid);
+        snprintf(data, sizeof(data), "{\"sid\":\"%s\",\"pid\":\"%s\"}", s->id,
+                 hb_sio__socket_pid(s));
     else
         snprintf(data, sizeof(data), "{\"sid\":\"%s\"}", s->id);
     p.type = HB_SIO_CONNECT;
@@ -109,11 +112,13 @@ static int send_connect_ok(hb_socket *s) {
 /* Enters the namespace: rooms, the CONNECT answer, then the app. */
 static void enter(hb_socket *s) {
     hb_nsp *nsp = s->nsp;
+    if (hb_groups_add_named(nsp->rooms, &s->room, s->id, strlen(s->id)) != 0) {
+        hb_sio__socket_close(s, HB_CLOSE_TRANSPORT_ERROR, 0); /* never entered */
+        return;
+    }
     s->state = HB_SOCK_CONNECTED;
-    hb_groups_add(nsp->rooms, &s->member);
     hb_sio__socket_counted(nsp->srv, 1);
-    if (hb_groups_join(nsp->rooms, &s->member, s->id, strlen(s->id)) != 0 ||
-        send_connect_ok(s) != 0) {
+    if (send_connect_ok(s) != 0) {
         hb_sio__socket_close(s, HB_CLOSE_TRANSPORT_ERROR, 0);
         return;
     }
@@ -187,17 +192,22 @@ void hb_next_refuse(hb_next *next, const char *message, const char *data_json) {
 
 static void save_session(hb_socket *s) {
     hb_slice rooms[64], *r = rooms;
-    size_t n = 0, cap = sizeof(rooms) / sizeof(rooms[0]);
-    for (hb_group_link *l = s->member.links; l != NULL; l = hb_group_link_next(l))
+    size_t n = 0, cap = sizeof(rooms) / sizeof(rooms[0]), len;
+    hb_group_iter it;
+    const char *name;
+    hb_group_iter_init(&it, &s->room);
+    while (hb_group_iter_next(&it, &len) != NULL)
         n++;
     if (n > cap && (r = malloc(n * sizeof(*r))) == NULL)
         return;
     n = 0;
-    for (hb_group_link *l = s->member.links; l != NULL; l = hb_group_link_next(l)) {
-        r[n].base = (const uint8_t *)hb_group_link_name(l, &r[n].len);
+    hb_group_iter_init(&it, &s->room);
+    while ((name = hb_group_iter_next(&it, &len)) != NULL) {
+        r[n].base = (const uint8_t *)name;
+        r[n].len = len;
         n++;
     }
-    hb_sio_log_save(s->nsp->log, hb_sio__now(s->nsp->srv), s->pid, s->id, r, n);
+    hb_sio_log_save(s->nsp->log, hb_sio__now(s->nsp->srv), hb_sio__socket_pid(s), s->id, r, n);
     if (r != rooms)
         free(r);
     hb_sio__stored(s->nsp->srv);
@@ -210,15 +220,20 @@ int hb_sio__socket_restore(hb_socket *s, const char *pid, const char *offset) {
     if (hb_sio_log_restore(nsp->log, hb_sio__now(nsp->srv), pid, offset, &r) != 1)
         return 0;
     memcpy(s->id, r.sid, sizeof(s->id));
-    snprintf(s->pid, sizeof(s->pid), "%s", pid);
+    snprintf(hb_sio__socket_pid(s), sizeof(s->id), "%s", pid);
     s->recovered = 1;
     /* As socket.io: rooms back, missed packets, then the CONNECT answer
      * (the client holds events until it is connected), then the app. */
+    if (hb_groups_add_named(nsp->rooms, &s->room, s->id, strlen(s->id)) != 0) {
+        hb_sio_restored_free(&r);
+        hb_sio__socket_close(s, HB_CLOSE_TRANSPORT_ERROR, 0); /* never entered */
+        return 1;
+    }
     s->state = HB_SOCK_CONNECTED;
-    hb_groups_add(nsp->rooms, &s->member);
     hb_sio__socket_counted(nsp->srv, 1);
+    /* The saved rooms list its own first: joining it again is a no-op. */
     for (size_t i = 0; i < r.nrooms && err == 0; i++)
-        err = hb_groups_join(nsp->rooms, &s->member, r.rooms[i], r.room_lens[i]);
+        err = hb_groups_join(nsp->rooms, &s->room.member, r.rooms[i], r.room_lens[i]);
     for (size_t i = 0; i < r.npackets && err == 0; i++) {
         hb_sio_out out = {0};
         out.n = r.packet_msgs[i] < 1 + HB_SIO_MAX_OUT_BINS ? r.packet_msgs[i]
@@ -285,7 +300,7 @@ void hb_sio__socket_close(hb_socket *s, int reason, int say_goodbye) {
     for (hb_ack *a = s->kept; a != NULL; a = a->next)
         a->s = NULL;
     s->kept = NULL;
-    hb_groups_remove(s->nsp->rooms, &s->member);
+    hb_groups_remove_named(s->nsp->rooms, &s->room);
     hb_sio__socket_counted(srv, -1);
     s->state = HB_SOCK_CLOSED;
     unlink_from_client(s);
@@ -307,18 +322,11 @@ void hb_socket_disconnect(hb_socket *s, int close_transport) {
 
 /* --- events in ---------------------------------------------------------------- */
 
-static hb_sio_handler *find_handler(hb_socket *s, const char *name, size_t len) {
-    for (hb_sio_handler *h = s->handlers; h != NULL; h = h->next)
-        if (h->len == len && memcmp(h->name, name, len) == 0)
-            return h;
-    return NULL;
-}
-
 static void on_event(hb_socket *s, const hb_sio_packet *p) {
     hb_bin bins[HB_SIO_MAX_OUT_BINS];
     hb_args args;
     hb_ack ack = {0};
-    hb_sio_handler *h;
+    const hb_sio_hnode *h;
     hb_event_cb cb;
     void *ud;
     char *event = malloc(p->event.len + 1);
@@ -326,7 +334,7 @@ static void on_event(hb_socket *s, const hb_sio_packet *p) {
         return;
     memcpy(event, p->event.base, p->event.len);
     event[p->event.len] = '\0';
-    h = find_handler(s, event, p->event.len);
+    h = hb_sio_handlers_find(s->handlers, event, p->event.len);
     cb = h ? h->cb : s->any_cb;
     ud = h ? h->ud : s->any_ud;
     if (cb != NULL) {
@@ -381,20 +389,8 @@ void hb_sio__socket_packet(hb_socket *s, const hb_sio_packet *p) {
 }
 
 int hb_socket_on(hb_socket *s, const char *event, hb_event_cb cb, void *ud) {
-    size_t len = strlen(event);
-    hb_sio_handler *h = find_handler(s, event, len);
-    if (h == NULL) {
-        h = malloc(sizeof(*h) + len + 1);
-        if (h == NULL)
-            return HB_ENOMEM;
-        memcpy(h->name, event, len + 1);
-        h->len = len;
-        h->next = s->handlers;
-        s->handlers = h;
-    }
-    h->cb = cb;
-    h->ud = ud;
-    return 0;
+    return hb_sio_handlers_set(hb_sio__handlers(s->nsp->srv), &s->handlers, event,
+                               strlen(event), cb, ud);
 }
 
 void hb_socket_on_any(hb_socket *s, hb_event_cb cb, void *ud) {
@@ -555,26 +551,27 @@ void hb_ack_drop(hb_ack *ack) {
 int hb_socket_join(hb_socket *s, const char *room) {
     if (s->state != HB_SOCK_CONNECTED)
         return UV_ECANCELED;
-    return hb_groups_join(s->nsp->rooms, &s->member, room, strlen(room));
+    return hb_groups_join(s->nsp->rooms, &s->room.member, room, strlen(room));
 }
 
 int hb_socket_leave(hb_socket *s, const char *room) {
     if (s->state != HB_SOCK_CONNECTED)
         return UV_ECANCELED;
-    hb_groups_leave(s->nsp->rooms, &s->member, room, strlen(room));
+    hb_groups_leave(s->nsp->rooms, &s->room.member, room, strlen(room));
     return 0;
 }
 
 int hb_socket_in_room(const hb_socket *s, const char *room) {
-    return hb_groups_has(&s->member, room, strlen(room));
+    return hb_groups_named_has(&s->room, room, strlen(room));
 }
 
 char *hb_socket_rooms_json(const hb_socket *s) {
-    size_t len = 2, n = 0;
+    size_t len = 2, n = 0, nl;
     char *out, *p;
-    for (hb_group_link *l = s->member.links; l != NULL; l = hb_group_link_next(l)) {
-        size_t nl;
-        const char *name = hb_group_link_name(l, &nl);
+    hb_group_iter it;
+    const char *name;
+    hb_group_iter_init(&it, &s->room);
+    while ((name = hb_group_iter_next(&it, &nl)) != NULL) {
         char *q = hb_sio__json_string_n(name, nl);
         if (q == NULL)
             return NULL;
@@ -586,9 +583,8 @@ char *hb_socket_rooms_json(const hb_socket *s) {
         return NULL;
     p = out;
     *p++ = '[';
-    for (hb_group_link *l = s->member.links; l != NULL; l = hb_group_link_next(l)) {
-        size_t nl;
-        const char *name = hb_group_link_name(l, &nl);
+    hb_group_iter_init(&it, &s->room);
+    while ((name = hb_group_iter_next(&it, &nl)) != NULL) {
         char *q = hb_sio__json_string_n(name, nl);
         if (q == NULL) {
             free(out);

@@ -15,6 +15,7 @@
 #include "ws/handshake.h"
 #include <llhttp.h>
 
+/* Lives in the room HTTP lends an upgraded connection: no allocation. */
 struct hb_ws_conn {
     hb_http_conn *hc;
     const hb_ws_conn_cb *cb;
@@ -23,6 +24,7 @@ struct hb_ws_conn {
     int close_code;
     uint8_t close_sent;
 };
+_Static_assert(sizeof(hb_ws_conn) <= HB_HTTP_UPGRADE_ROOM, "hb_ws_conn outgrew its room");
 
 static void on_read(hb_conn *c, uint8_t *data, size_t len);
 static void on_eof(hb_conn *c, int err);
@@ -90,8 +92,7 @@ static void on_close(hb_conn *c) {
         ws->close_code = 1006;
     ws->cb->on_closed(ws->ud, ws, ws->close_code);
     hb_ws_reader_free(&ws->reader);
-    hb_http__release(ws->hc);
-    free(ws);
+    hb_http__release(ws->hc); /* ws is freed with it, by net */
 }
 
 hb_ws_conn *hb_ws_conn_accept(hb_http_conn *hc, hb_http_request *req, size_t max_message,
@@ -115,11 +116,6 @@ hb_ws_conn *hb_ws_conn_accept(hb_http_conn *hc, hb_http_request *req, size_t max
         hb_http_respond(hc, 400, "text/html", NULL, why, strlen(why));
         return NULL;
     }
-    ws = calloc(1, sizeof(*ws));
-    if (ws == NULL) {
-        hb_conn_close(&hc->c);
-        return NULL;
-    }
     hb_ws_accept_key(key, strlen(key), accept);
     n = snprintf(head, sizeof(head),
                  "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
@@ -127,15 +123,14 @@ hb_ws_conn *hb_ws_conn_accept(hb_http_conn *hc, hb_http_request *req, size_t max
                  accept);
     b = hb_buf_from(head, (size_t)n);
     if (b == NULL) {
-        free(ws);
         hb_conn_close(&hc->c);
         return NULL;
     }
+    ws = hb_http__detach(hc);
     ws->hc = hc;
     ws->cb = cb;
     ws->ud = ud;
     hb_ws_reader_init(&ws->reader, max_message);
-    hb_http__detach(hc);
     hc->c.h = &ws_handler;
     hc->c.ud = ws;
     hb_metrics_g.ws_upgrades++;

@@ -66,8 +66,8 @@ after(async () => {
 });
 
 /** A connected client on node i, recording what it receives. */
-async function member(t, i) {
-  const sock = client(t, nodes[i], WS);
+async function member(t, i, opts = {}) {
+  const sock = client(t, nodes[i], { ...WS, ...opts });
   const rec = recorder(sock);
   await connected(sock, 10000);
   return { sock, rec, node: i };
@@ -266,7 +266,10 @@ test('a socket.io server on @socket.io/redis-adapter and Hubbub nodes broadcast 
   const onNode = client(t, nodeSrv, WS);
   const nodeRec = recorder(onNode);
   await connected(onNode, 10000);
-  const a = await Promise.all([0, 2].map((i) => member(t, i)));
+  // Node 2's member sends a header of its own and a common one in mixed
+  // case (Hubbub keeps common names as a byte: they must come back named).
+  const extraHeaders = { 'X-Hubbub-Test': 'a, b', 'Accept-Language': 'fr' };
+  const a = await Promise.all([0, 2].map((i) => member(t, i, i === 2 ? { extraHeaders } : {})));
   for (const m of [...a, { sock: onNode }]) assert.equal(await ask(m.sock, 'join', 'mixed'), 'joined');
 
   // Hubbub -> socket.io: a room broadcast with a binary argument.
@@ -319,6 +322,10 @@ test('a socket.io server on @socket.io/redis-adapter and Hubbub nodes broadcast 
   assert.deepEqual(remote.handshake.auth, {});
   assert.equal(typeof remote.handshake.issued, 'number');
   assert.ok(remote.handshake.headers.host, 'the handshake headers, by lower-case name');
+  assert.equal(remote.handshake.headers['x-hubbub-test'], 'a, b');
+  assert.equal(remote.handshake.headers['accept-language'], 'fr');
+  assert.equal(remote.handshake.headers.upgrade, 'websocket');
+  assert.equal(remote.handshake.headers['sec-websocket-version'], '13');
   // RemoteSocket.emit() goes through the socket's own room.
   remote.emit('to-you', 'from socket.io');
   await a[1].rec.waitFor('to-you', 1, WAIT_MS);

@@ -366,6 +366,34 @@ test('upgrade: a second websocket for the same sid while the first is upgrading 
   assert.deepEqual(await w.next(), { data: '4ok', binary: false });
 });
 
+test('upgrade: a probe that sends anything but "2probe" is closed; the session goes on polling and upgrades later', async (t) => {
+  const { sid } = await handshake(srv);
+  const w = await openWs(wsUrl({ sid }));
+  t.after(() => w.ws.terminate());
+  w.send('4not-a-probe');
+  await within(w.closed, 5000, 'the failed probe to be closed');
+  assert.equal((await post(srv, sid, '4still-polling')).status, 200);
+  assert.equal((await poll(srv, sid)).body, '4still-polling');
+  const w2 = await openWs(wsUrl({ sid }));
+  t.after(() => w2.ws.terminate());
+  w2.send('2probe');
+  assert.equal((await w2.next()).data, '3probe');
+  w2.send('5');
+  w2.send('4upgraded');
+  assert.deepEqual(await w2.next(), { data: '4upgraded', binary: false });
+});
+
+test('upgrade: a session closed by its client while a probe is open closes the probe too', async (t) => {
+  const { sid } = await handshake(srv);
+  const w = await openWs(wsUrl({ sid }));
+  t.after(() => w.ws.terminate());
+  w.send('2probe');
+  assert.equal((await w.next()).data, '3probe');
+  assert.equal((await post(srv, sid, '1')).status, 200);
+  await within(w.closed, 5000, 'the probe to be closed with its session');
+  await assertGone(sid);
+});
+
 test('upgrade: messages before the upgrade are answered over polling, the session continues on websocket', async (t) => {
   const { sid } = await handshake(srv);
   assert.equal((await post(srv, sid, '4early')).status, 200);

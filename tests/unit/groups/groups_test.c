@@ -4,8 +4,9 @@
  * of several groups in order, except groups, skip, groups that do not
  * exist), names with NULs and binary bytes, 10,000 groups and hundreds of
  * members, freeing a registry with members still in groups, the watcher
- * told of each group's first and last member, and random operations checked
- * against a plain model. */
+ * told of each group's first and last member, named members (a group of
+ * their own, which they may leave and join again, beside groups of the
+ * same name), and random operations checked against a plain model. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -861,6 +862,261 @@ typedef struct watch_log {
     int slots_ok;
 } watch_log;
 
+/* --- named members (a socket's own room) ---------------------------------- */
+
+typedef struct {
+    int id;
+    hb_group_named gn;
+    char name[16];
+} nsock;
+
+static nsock *nsock_of(const hb_group_member *m) {
+    return (nsock *)(void *)((char *)m - offsetof(nsock, gn.member));
+}
+
+/* Selects with f and checks the named members' ids, in order. */
+static void expect_named(hb_groups *g, const hb_groups_filter *f, const int *ids, size_t n) {
+    hb_group_vec v = {0};
+    assert_int_equal(hb_groups_select(g, f, &v), 0);
+    if (v.n != n)
+        fail_msg("selected %zu members, want %zu", v.n, n);
+    for (size_t i = 0; i < n; i++)
+        if (nsock_of(v.items[i])->id != ids[i])
+            fail_msg("selected[%zu] = %d, want %d", i, nsock_of(v.items[i])->id, ids[i]);
+    hb_group_vec_free(&v);
+}
+
+#define NEXPECT(g, f, ...)                                                         \
+    do {                                                                           \
+        const int want_[] = {__VA_ARGS__};                                         \
+        expect_named((g), (f), want_, sizeof(want_) / sizeof(want_[0]));           \
+    } while (0)
+
+/* Checks a named member's groups as hb_group_iter lists them. */
+static void expect_iter(const nsock *s, const char *const *names, size_t n) {
+    hb_group_iter it;
+    const char *name;
+    size_t len, i = 0;
+    hb_group_iter_init(&it, &s->gn);
+    for (; (name = hb_group_iter_next(&it, &len)) != NULL; i++) {
+        if (i >= n)
+            fail_msg("member %d: extra group \"%.*s\"", s->id, (int)len, name);
+        if (len != strlen(names[i]) || memcmp(name, names[i], len) != 0)
+            fail_msg("member %d: group %zu is \"%.*s\", want \"%s\"", s->id, i, (int)len, name,
+                     names[i]);
+    }
+    if (i != n)
+        fail_msg("member %d: %zu groups, want %zu", s->id, i, n);
+}
+
+#define ITER(s, ...)                                                               \
+    do {                                                                           \
+        const char *const want_[] = {__VA_ARGS__};                                 \
+        expect_iter((s), want_, sizeof(want_) / sizeof(want_[0]));                 \
+    } while (0)
+
+static void add_named(hb_groups *g, nsock *s, int id, const char *name) {
+    memset(s, 0, sizeof(*s));
+    s->id = id;
+    snprintf(s->name, sizeof(s->name), "%s", name);
+    assert_int_equal(hb_groups_add_named(g, &s->gn, s->name, strlen(s->name)), 0);
+}
+
+static int njoin(hb_groups *g, nsock *s, const char *name) {
+    return hb_groups_join(g, &s->gn.member, name, strlen(name));
+}
+
+static int nleave(hb_groups *g, nsock *s, const char *name) {
+    return hb_groups_leave(g, &s->gn.member, name, strlen(name));
+}
+
+static int nhas(const nsock *s, const char *name) {
+    return hb_groups_named_has(&s->gn, name, strlen(name));
+}
+
+/* A named member is in its own group from the start, which costs no group:
+ * size, has, select and the walk all see it, and it comes first. */
+static void test_named_own_group(void **state) {
+    (void)state;
+    nsock a, b;
+    hb_groups *g = hb_groups_new();
+    add_named(g, &a, 1, "sidA");
+    add_named(g, &b, 2, "sidB");
+    assert_int_equal(hb_groups_count(g), 2);
+    assert_int_equal(size(g, "sidA"), 1);
+    assert_int_equal(size(g, "sidB"), 1);
+    assert_int_equal(size(g, "sid"), 0);
+    assert_true(nhas(&a, "sidA"));
+    assert_false(nhas(&a, "sidB"));
+    assert_false(hb_groups_named_has(&a.gn, "sidA\0", 5));
+    assert_false(hb_groups_named_has(&a.gn, "sid", 3));
+    ITER(&a, "sidA");
+    assert_int_equal(njoin(g, &a, "lobby"), 0);
+    assert_int_equal(njoin(g, &a, "sidA"), 0); /* already in: nothing changes */
+    ITER(&a, "sidA", "lobby");
+    assert_int_equal(size(g, "sidA"), 1);
+    hb_slice to[] = {sl("sidA")};
+    hb_groups_filter f = {.to = to, .nto = 1};
+    NEXPECT(g, &f, 1);
+    hb_slice to2[] = {sl("sidB"), sl("lobby"), sl("sidA")};
+    hb_groups_filter f2 = {.to = to2, .nto = 3};
+    NEXPECT(g, &f2, 2, 1);
+    f2.skip = &b.gn.member;
+    NEXPECT(g, &f2, 1);
+    /* Everyone but sidA; "lobby" but sidA. */
+    hb_slice ex[] = {sl("sidA")};
+    hb_groups_filter all = {.except = ex, .nexcept = 1};
+    NEXPECT(g, &all, 2);
+    hb_slice lobby[] = {sl("lobby")};
+    hb_groups_filter f3 = {.to = lobby, .nto = 1, .except = ex, .nexcept = 1};
+    expect_named(g, &f3, NULL, 0);
+    hb_groups_remove_named(g, &a.gn);
+    assert_int_equal(hb_groups_count(g), 1);
+    assert_int_equal(size(g, "sidA"), 0);
+    assert_int_equal(size(g, "lobby"), 0);
+    expect_named(g, &f, NULL, 0);
+    hb_groups_remove_named(g, &b.gn);
+    assert_int_equal(hb_groups_count(g), 0);
+    hb_groups_free(g);
+}
+
+/* socket.leave(socket.id) is allowed: it then no longer gets what is sent
+ * to its id, until it joins it again. */
+static void test_named_leave_own_and_rejoin(void **state) {
+    (void)state;
+    nsock a;
+    hb_groups *g = hb_groups_new();
+    add_named(g, &a, 1, "sidA");
+    assert_int_equal(njoin(g, &a, "r"), 0);
+    assert_int_equal(nleave(g, &a, "sidA"), 1);
+    assert_int_equal(nleave(g, &a, "sidA"), 0);
+    assert_false(nhas(&a, "sidA"));
+    assert_true(nhas(&a, "r"));
+    assert_int_equal(size(g, "sidA"), 0);
+    ITER(&a, "r");
+    hb_slice to[] = {sl("sidA")};
+    hb_groups_filter f = {.to = to, .nto = 1};
+    expect_named(g, &f, NULL, 0);
+    hb_slice ex[] = {sl("sidA")};
+    hb_groups_filter all = {.except = ex, .nexcept = 1};
+    NEXPECT(g, &all, 1); /* not in it, so not excepted */
+    assert_int_equal(njoin(g, &a, "sidA"), 0);
+    assert_true(nhas(&a, "sidA"));
+    assert_int_equal(size(g, "sidA"), 1);
+    ITER(&a, "sidA", "r");
+    NEXPECT(g, &f, 1);
+    hb_groups_remove_named(g, &a.gn);
+    hb_groups_free(g);
+}
+
+/* Another member may join a group named as a named member is: the group
+ * then has both, the named one first, each once. */
+static void test_named_and_group_of_same_name(void **state) {
+    (void)state;
+    nsock a, b, c;
+    hb_groups *g = hb_groups_new();
+    add_named(g, &a, 1, "sidA");
+    add_named(g, &b, 2, "sidB");
+    add_named(g, &c, 3, "sidC");
+    assert_int_equal(njoin(g, &b, "sidA"), 0);
+    assert_int_equal(njoin(g, &c, "sidA"), 0);
+    assert_int_equal(size(g, "sidA"), 3);
+    assert_true(nhas(&b, "sidA"));
+    ITER(&b, "sidB", "sidA");
+    hb_slice to[] = {sl("sidA"), sl("sidB")};
+    hb_groups_filter f = {.to = to, .nto = 2};
+    NEXPECT(g, &f, 1, 2, 3);
+    hb_slice ex[] = {sl("sidA")};
+    hb_groups_filter all = {.except = ex, .nexcept = 1};
+    expect_named(g, &all, NULL, 0);
+    /* a leaving its own group leaves the others in the group of its name */
+    assert_int_equal(nleave(g, &a, "sidA"), 1);
+    assert_int_equal(size(g, "sidA"), 2);
+    NEXPECT(g, &f, 2, 3);
+    assert_int_equal(nleave(g, &b, "sidA"), 1);
+    assert_int_equal(size(g, "sidA"), 1);
+    hb_groups_remove_named(g, &c.gn);
+    assert_int_equal(size(g, "sidA"), 0);
+    hb_groups_remove_named(g, &b.gn);
+    hb_groups_remove_named(g, &a.gn);
+    hb_groups_free(g);
+}
+
+/* Two members with one name are both its members. */
+static void test_named_same_name_twice(void **state) {
+    (void)state;
+    nsock a, b;
+    hb_groups *g = hb_groups_new();
+    add_named(g, &a, 1, "twin");
+    add_named(g, &b, 2, "twin");
+    assert_int_equal(size(g, "twin"), 2);
+    hb_slice to[] = {sl("twin")};
+    hb_groups_filter f = {.to = to, .nto = 1};
+    hb_group_vec v = {0};
+    assert_int_equal(hb_groups_select(g, &f, &v), 0);
+    assert_int_equal(v.n, 2);
+    hb_group_vec_free(&v);
+    assert_int_equal(nleave(g, &b, "twin"), 1);
+    NEXPECT(g, &f, 1);
+    hb_groups_remove_named(g, &a.gn);
+    assert_int_equal(size(g, "twin"), 0);
+    hb_groups_remove_named(g, &b.gn);
+    hb_groups_free(g);
+}
+
+/* Many named members (the table grows many times), plain members beside
+ * them, half removed: each name still finds exactly its member. */
+static void test_named_many(void **state) {
+    (void)state;
+    enum { N = 10000 };
+    nsock *s = calloc(N, sizeof(*s));
+    sock plain[2];
+    char name[16];
+    hb_groups *g = hb_groups_new();
+    assert_non_null(s);
+    init_socks(plain, 2);
+    hb_groups_add(g, &plain[0].gm);
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof(name), "s%d", i);
+        add_named(g, &s[i], i, name);
+        if (i % 3 == 0)
+            assert_int_equal(njoin(g, &s[i], "third"), 0);
+    }
+    hb_groups_add(g, &plain[1].gm);
+    assert_int_equal(hb_groups_count(g), N + 2);
+    assert_int_equal(join(g, &plain[1], "s7"), 0);
+    for (int i = 0; i < N; i += 2)
+        hb_groups_remove_named(g, &s[i].gn);
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof(name), "s%d", i);
+        hb_slice to[] = {sl(name)};
+        hb_groups_filter f = {.to = to, .nto = 1};
+        hb_group_vec v = {0};
+        assert_int_equal(hb_groups_select(g, &f, &v), 0);
+        if (i == 7) {
+            assert_int_equal(v.n, 2);
+            assert_ptr_equal(v.items[1], &plain[1].gm);
+        } else {
+            assert_int_equal(v.n, i % 2);
+        }
+        if (i % 2)
+            assert_ptr_equal(v.items[0], &s[i].gn.member);
+        hb_group_vec_free(&v);
+    }
+    assert_int_equal(hb_groups_count(g), N / 2 + 2);
+    /* every third one, of the odd ones left */
+    assert_int_equal(size(g, "third"), (size_t)((N / 3 + 1) / 2));
+    hb_slice all_but_third[] = {sl("third")};
+    hb_groups_filter f = {.except = all_but_third, .nexcept = 1};
+    hb_group_vec v = {0};
+    assert_int_equal(hb_groups_select(g, &f, &v), 0);
+    assert_int_equal(v.n, N / 2 + 2 - (N / 3 + 1) / 2);
+    hb_group_vec_free(&v);
+    /* freed with members still registered: nothing leaks (ASan) */
+    hb_groups_free(g);
+    free(s);
+}
+
 static void on_watch(void *ud, const char *name, size_t len, int alive, void **slot) {
     watch_log *w = ud;
     size_t n = strlen(w->text);
@@ -911,6 +1167,11 @@ int main(void) {
         cmocka_unit_test(test_remove_member_in_many_groups),
         cmocka_unit_test(test_free_with_members_joined),
         cmocka_unit_test(test_watch_first_and_last),
+        cmocka_unit_test(test_named_own_group),
+        cmocka_unit_test(test_named_leave_own_and_rejoin),
+        cmocka_unit_test(test_named_and_group_of_same_name),
+        cmocka_unit_test(test_named_same_name_twice),
+        cmocka_unit_test(test_named_many),
         cmocka_unit_test(test_random_against_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
