@@ -284,11 +284,11 @@ static void on_client_drain(hb_conn *c) {
  * the client sent behind it go to the owner, and bytes flow. */
 static void begin(relay *r) {
     hb_http_conn *hc = r->hc;
-    uint8_t *backlog = hc->backlog;
-    size_t backlog_len = hc->backlog_len;
+    uint8_t *backlog = hc->u.http.backlog;
+    size_t backlog_len = hc->u.http.backlog_len;
     int err;
-    hc->backlog = NULL;
-    hc->backlog_len = 0;
+    hc->u.http.backlog = NULL;
+    hc->u.http.backlog_len = 0;
     hb_timer_stop(&r->timer);
     hb_http__detach(hc);
     hc->c.h = &client_handler;
