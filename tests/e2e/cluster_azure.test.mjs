@@ -202,11 +202,24 @@ test('rooms, io.emit and socket.broadcast reach the clients of every node, and n
   m[4].sock.emit('to-except', 'room-a', 'nobody', 'again');
   assert.deepEqual((await settled(m, 'room-msg', [2, 2, 1, 0, 0], m[4])).map((x) => x.length),
     [2, 2, 1, 0, 0]);
-  // socketsJoin (a hub-wide :addToGroups with a group filter) is answered
-  // once every node applied it: a send to the new room right after it
-  // reaches the members of every node.
+  // socketsJoin (a hub-wide :addToGroups with a group filter) reaches
+  // the members of every node. socket.io's socketsJoin() returns nothing
+  // to await, so the app acks before its REST call is answered: the test
+  // waits until the group lists both members (a node answers a listing
+  // only once it is subscribed to the group), then sends to it.
+  const svc = new WebPubSubServiceClient(connStr(nodes[0]), hub, INSECURE);
+  const members = async (room) => {
+    const out = [];
+    for await (const x of await svc.group(`0~Lw~${Buffer.from(room).toString('base64url')}`).listConnections()) {
+      out.push(x.connectionId);
+    }
+    return out.sort();
+  };
+  const inRoomA = [m[0], m[1]].map(({ sock }) => sock.io.engine.id).sort();
   for (let i = 0; i < 3; i++) {
     assert.equal(await ask(m[4].sock, 'sockets-join', 'room-a', `moved-${i}`), 'ok');
+    await until(async () => JSON.stringify(await members(`moved-${i}`)) === JSON.stringify(inRoomA),
+      WAIT_MS, `both members of room-a in moved-${i}`, 50);
     m[4].sock.emit('to-room', `moved-${i}`, `moved ${i}`);
   }
   const moved = await settled(m, 'room-msg', [5, 5, 1, 0, 0], m[4]);
