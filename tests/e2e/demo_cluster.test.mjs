@@ -8,13 +8,15 @@
 // the room list of hello counts the people of every node; a person who
 // leaves on one node drops from the list shown on the other. And with plain
 // socket.io-client sockets: "members" lists people in join order across
-// nodes, with a stamp that grows.
+// nodes, with a stamp that grows; and with one node hung (SIGSTOP), hello,
+// join and the member list still answer, with what the other node has, and
+// once it is back, someone joining there gets what was said meanwhile.
 //
 // Cluster mode is Hubbub's: skipped under HUBBUB_REF=1.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, client, connected, ask, IS_REF,
+  startServer, client, connected, ask, within, IS_REF,
 } from './lib/sio.mjs';
 import { testCluster } from './lib/cluster.mjs';
 import {
@@ -144,4 +146,29 @@ test('demo chat across two nodes: "members" in join order, stamped', { skip: SKI
   const stamps = y.lists.filter((m) => m.room === room).map((m) => m.stamp);
   const newest = y.lists.filter((m) => m.room === room).reduce((a, b) => (b.stamp > a.stamp ? b : a));
   assert.deepEqual(newest.members, want, `stamps ${JSON.stringify(stamps)}`);
+});
+
+test('demo chat with a hung node: hello, join and members answer with the nodes that answered', { skip: SKIP, timeout: 90000 }, async (t) => {
+  const h = await chatter(t, 0, 'hana');
+  // Node 1 stops answering but stays subscribed: it is still counted, and
+  // only the timeouts of the fetches and of the history ask end the waits.
+  nodes[1].proc.kill('SIGSTOP');
+  try {
+    const joined = await within(h.sock.emitWithAck('join', 'quiet-room'), WAIT_MS, 'the join ack');
+    assert.equal(joined.ok, true, JSON.stringify(joined));
+    assert.deepEqual(joined.messages, []);
+    await listWhere(h, 'quiet-room', (ms) => JSON.stringify(ms) === '["hana"]', '["hana"]');
+    const hello = await within(h.sock.emitWithAck('hello', 'hana'), WAIT_MS, 'the hello ack');
+    assert.equal(hello.ok, true, JSON.stringify(hello));
+    assert.deepEqual(hello.rooms.find((r) => r.name === 'quiet-room'), { name: 'quiet-room', members: 1 });
+  } finally {
+    nodes[1].proc.kill('SIGCONT');
+  }
+  // Node 1 back: what is said on node 0 reaches whoever joins there.
+  const said = await ask(h.sock, 'message', 'still here');
+  assert.equal(said.ok, true, JSON.stringify(said));
+  const k = await chatter(t, 1, 'kai');
+  const r = await within(k.sock.emitWithAck('join', 'quiet-room'), WAIT_MS, 'the join ack');
+  assert.deepEqual(r.messages.map((m) => [m.from, m.text]), [['hana', 'still here']]);
+  await listWhere(h, 'quiet-room', (ms) => JSON.stringify(ms) === '["hana","kai"]', '["hana","kai"]');
 });
