@@ -11,12 +11,28 @@
  *   join(room, ack)       1..32 of [a-z0-9-], default "lobby"; leaves the
  *                         previous room; ack {ok:true, room, messages:[...]}
  *                         (the last 20), then to the room "members"
- *                         {room, members:[nick...]} and a system "message"
- *                         {system:true, text:"x joined", time}
+ *                         {room, members:[nick...], stamp} and a system
+ *                         "message" {system:true, text:"x joined", time}
  *   message(text[, ack])  1..500 characters; "message" {from, text, time} to
  *                         the room, kept in its history; ack {ok:true}
  *   typing(bool)          "typing" {from, typing} to the others in the room
- *   (disconnect)          "members" and "x left" to the room */
+ *   (disconnect)          "members" and "x left" to the room
+ * "members" lists the room's people in the order they joined; stamp (ms
+ * since the epoch, increasing on each node) orders the lists: the page
+ * ignores a list older than the one it shows.
+ *
+ * In a cluster (--redis, docs/cluster.md) every node runs this chat and a
+ * room's people may be on any node, so nothing a node holds in memory is the
+ * room's truth. Who is where lives in each socket's data JSON
+ * ({nick, room, joined}), which other nodes read with fetchSockets: member
+ * lists and the room counts of hello's ack come from a fetch across nodes.
+ * History is copied: the node that takes a message sends it to the others
+ * (server-side event "demo:message"), which keep it for the rooms they
+ * know; a node that has not got a room's history yet when someone joins
+ * there asks the others ("demo:history", with acks) and answers the join
+ * once they did. A fetch or an ask that times out uses what came. Without
+ * a cluster both calls complete at once, and the chat behaves as one
+ * process always did. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -38,6 +54,10 @@ enum {
     HISTORY_KEEP = 50,  /* messages kept per room */
     HISTORY_SEND = 20,  /* messages sent with a join */
     MAX_ROOMS = 100,    /* rooms remembered, busy or with history */
+    /* How long the other nodes are waited for. The page waits 8 s for an
+     * ack; a hung node must not make every hello and join miss that. */
+    FETCH_MS = 3000,
+    ASK_MS = 3000,
 };
 
 /* A UTF-8 character is at most 4 bytes; a nickname may come with spaces
@@ -49,11 +69,13 @@ typedef struct user user;
 
 typedef struct room {
     char name[ROOM_MAX + 1];
-    user *first, *last; /* members, in the order they joined */
+    user *first, *last; /* this node's members, in the order they joined */
     size_t nmembers;
     json_t *history[HISTORY_KEEP]; /* ring of message objects, oldest at head */
     size_t head, nhistory;
-    int64_t used; /* last activity (ms), to forget idle rooms first */
+    int64_t used;    /* last activity (ms), to forget idle rooms first */
+    uint8_t synced;  /* has what the other nodes had when it was asked */
+    uint8_t asking;  /* the other nodes are being asked for the history */
 } room;
 
 struct user {
@@ -61,12 +83,18 @@ struct user {
     char nick[NICK_BUF]; /* "" until hello */
     room *room;
     user *prev, *next; /* in room's members */
+    int64_t joined;    /* tick() of the join: the order of member lists */
+    /* Joined a room whose history is being asked for: the ack (if any) and
+     * the "joined" announcement wait for the answers. */
+    uint8_t waiting;
+    hb_ack *join_ack;
 };
 
 typedef struct chat {
     hb_nsp *nsp;
     room *rooms[MAX_ROOMS];
     size_t nrooms;
+    int64_t clock; /* the last tick() */
 } chat;
 
 /* Process-wide: the server frees its own objects but has no hook to free an
@@ -77,6 +105,22 @@ static int64_t now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds since the epoch, but never twice the same nor going back on
+ * this node: the stamps of member lists and the order of joins. Those of two
+ * nodes compare as well as their clocks agree. */
+static int64_t tick(void) {
+    int64_t t = now_ms();
+    if (t <= the_chat.clock)
+        t = the_chat.clock + 1;
+    the_chat.clock = t;
+    return t;
+}
+
+/* Whether other nodes may be there to ask (cluster mode). */
+static int clustered(void) {
+    return hb_server_node_id(hb_nsp_server(the_chat.nsp)) != NULL;
 }
 
 /* --- text checks ------------------------------------------------------------ */
@@ -222,8 +266,20 @@ static int emit(hb_bcast *b, const char *event, json_t *v) {
     return err;
 }
 
-static hb_bcast *to_room(const room *r) {
-    return hb_to(the_chat.nsp, r->name);
+static hb_bcast *to_room(const char *name) {
+    return hb_to(the_chat.nsp, name);
+}
+
+/* A chat message as kept and sent, {from, text, time}, rebuilt from v when
+ * it has those fields with those types (other fields dropped), else NULL:
+ * what another node sends is checked as what a client does. */
+static json_t *message_from(json_t *v) {
+    const char *from, *text;
+    json_int_t time;
+    if (json_unpack(v, "{s:s,s:s,s:I}", "from", &from, "text", &text, "time", &time) != 0 ||
+        strlen(from) >= NICK_BUF || strlen(text) >= TEXT_BUF)
+        return NULL;
+    return json_pack("{s:s,s:s,s:I}", "from", from, "text", text, "time", time);
 }
 
 /* --- rooms ------------------------------------------------------------------- */
@@ -293,10 +349,10 @@ static void room_remember(room *r, json_t *m) {
     r->nhistory++;
 }
 
-/* The last HISTORY_SEND messages, oldest first. */
-static json_t *room_recent(const room *r) {
+/* The last max messages, oldest first. */
+static json_t *room_recent(const room *r, size_t max) {
     json_t *list = json_array();
-    size_t from = r->nhistory > HISTORY_SEND ? r->nhistory - HISTORY_SEND : 0;
+    size_t from = r->nhistory > max ? r->nhistory - max : 0;
     if (list == NULL)
         return NULL;
     for (size_t k = from; k < r->nhistory; k++) {
@@ -308,52 +364,247 @@ static json_t *room_recent(const room *r) {
     return list;
 }
 
-static int by_members(const void *a, const void *b) {
-    const room *x = *(room *const *)a, *y = *(room *const *)b;
-    if (x->nmembers != y->nmembers)
-        return x->nmembers > y->nmembers ? -1 : 1;
-    return strcmp(x->name, y->name);
+typedef struct dated {
+    json_t *m;
+    json_int_t time;
+    size_t order; /* qsort is not stable */
+} dated;
+
+static int by_time(const void *a, const void *b) {
+    const dated *x = a, *y = b;
+    if (x->time != y->time)
+        return x->time < y->time ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* [{name, members}]: the lobby first (even when empty), then the rooms that
- * have people in them, busiest first. */
-static json_t *room_list(void) {
-    room *busy[MAX_ROOMS];
-    size_t n = 0;
-    const room *lobby = room_find("lobby");
-    json_t *list = json_array();
-    if (list == NULL)
-        return NULL;
-    if (json_array_append_new(list, json_pack("{s:s,s:I}", "name", "lobby", "members",
-                                              (json_int_t)(lobby ? lobby->nmembers : 0))) != 0)
-        goto fail;
-    for (size_t i = 0; i < the_chat.nrooms; i++)
-        if (the_chat.rooms[i] != lobby && the_chat.rooms[i]->nmembers > 0)
-            busy[n++] = the_chat.rooms[i];
-    if (n > 1)
-        qsort(busy, n, sizeof(busy[0]), by_members);
-    for (size_t i = 0; i < n; i++)
-        if (json_array_append_new(list, json_pack("{s:s,s:I}", "name", busy[i]->name, "members",
-                                                  (json_int_t)busy[i]->nmembers)) != 0)
-            goto fail;
-    return list;
-fail:
-    json_decref(list);
-    return NULL;
+/* Adds to r's history the messages of answers_json, a JSON array of other
+ * nodes' histories of r (arrays of messages): all in time order, a message
+ * that several nodes have once, the newest HISTORY_KEEP kept. On ENOMEM r
+ * keeps what it had. */
+static void room_merge(room *r, const char *answers_json) {
+    json_t *answers = json_loads(answers_json, 0, NULL), *list;
+    dated *all;
+    size_t n = 0, cap = r->nhistory, i, k, kept = 0, drop;
+    if (!json_is_array(answers)) {
+        json_decref(answers);
+        return;
+    }
+    json_array_foreach(answers, i, list) {
+        size_t len = json_array_size(list); /* 0 for what is not an array */
+        cap += len > HISTORY_KEEP ? HISTORY_KEEP : len;
+    }
+    if (cap == r->nhistory || (all = calloc(cap, sizeof(*all))) == NULL) {
+        json_decref(answers);
+        return;
+    }
+    for (k = 0; k < r->nhistory; k++, n++) {
+        all[n].m = json_incref(r->history[(r->head + k) % HISTORY_KEEP]);
+        all[n].time = json_integer_value(json_object_get(all[n].m, "time"));
+        all[n].order = n;
+    }
+    json_array_foreach(answers, i, list) {
+        size_t len = json_array_size(list);
+        for (k = len > HISTORY_KEEP ? len - HISTORY_KEEP : 0; k < len; k++) {
+            json_t *m = message_from(json_array_get(list, k));
+            if (m == NULL)
+                continue;
+            all[n].m = m;
+            all[n].time = json_integer_value(json_object_get(m, "time"));
+            all[n].order = n;
+            n++;
+        }
+    }
+    json_decref(answers);
+    qsort(all, n, sizeof(*all), by_time);
+    /* Every node that was up had every message: keep one of the copies.
+     * Copies have the same time, so they sit next to each other. */
+    for (i = 0; i < n; i++) {
+        int copy = 0;
+        for (k = kept; k > 0 && all[k - 1].time == all[i].time && !copy; k--)
+            copy = json_equal(all[k - 1].m, all[i].m);
+        if (copy)
+            json_decref(all[i].m);
+        else
+            all[kept++] = all[i];
+    }
+    for (k = 0; k < r->nhistory; k++)
+        json_decref(r->history[(r->head + k) % HISTORY_KEEP]);
+    drop = kept > HISTORY_KEEP ? kept - HISTORY_KEEP : 0;
+    for (i = 0; i < drop; i++)
+        json_decref(all[i].m);
+    r->head = 0;
+    r->nhistory = 0;
+    for (i = drop; i < kept; i++)
+        r->history[r->nhistory++] = all[i].m;
+    free(all);
 }
 
-/* Tells everyone in r who is there now, and text as a system message. */
-static void announce(room *r, const char *text) {
-    json_t *names = json_array();
-    for (const user *u = r->first; u != NULL && names != NULL; u = u->next)
-        if (json_array_append_new(names, json_string(u->nick)) != 0) {
+/* --- who is where, from every node ---------------------------------------------- */
+
+/* Writes where u is into its socket data, which every node's fetches read:
+ * {nick, room (null when in none), joined}. Without memory for it, other
+ * nodes see the previous place until the next change. */
+static void publish(user *u) {
+    json_t *d = json_pack("{s:s,s:s?,s:I}", "nick", u->nick, "room",
+                          u->room != NULL ? u->room->name : NULL, "joined", (json_int_t)u->joined);
+    char *text = d != NULL ? json_dumps(d, JSON_COMPACT) : NULL;
+    json_decref(d);
+    if (text != NULL)
+        hb_socket_set_data_json(u->s, text);
+    free(text);
+}
+
+/* A socket a fetch found in a room, read from its data. */
+typedef struct member {
+    const char *id;
+    json_t *data; /* decref when done: nick and room point into it */
+    const char *nick, *room;
+    json_int_t joined;
+} member;
+
+/* Whether fs is in a room by its data (in the room called name, unless
+ * NULL); fills m if so. */
+static int member_of(const hb_fetched_socket *fs, const char *name, member *m) {
+    json_t *d = json_loads(fs->data_json, JSON_DECODE_ANY, NULL);
+    if (d == NULL ||
+        json_unpack(d, "{s:s,s:s,s:I}", "nick", &m->nick, "room", &m->room, "joined",
+                    &m->joined) != 0 ||
+        !valid_room(m->room, strlen(m->room)) || (name != NULL && strcmp(m->room, name) != 0)) {
+        json_decref(d);
+        return 0;
+    }
+    m->id = fs->id;
+    m->data = d;
+    return 1;
+}
+
+static int by_join(const void *a, const void *b) {
+    const member *x = a, *y = b;
+    if (x->joined != y->joined)
+        return x->joined < y->joined ? -1 : 1;
+    return strcmp(x->id, y->id);
+}
+
+/* A member list being fetched: stamped when the fetch starts, since what it
+ * finds is at least as new as that moment. */
+typedef struct roster {
+    int64_t stamp;
+    char room[ROOM_MAX + 1];
+} roster;
+
+/* Sends the room's "members": the people a fetch found in it, in join
+ * order. After a timeout the list has those of the nodes that answered (the
+ * others cannot be reached anyway); on ENOMEM it might miss people, and
+ * nothing is sent: the next change in the room sends a whole list. */
+static void on_roster(int err, const hb_fetched_socket *socks, size_t n, void *ud) {
+    roster *x = ud;
+    member *ms = calloc(n > 0 ? n : 1, sizeof(*ms));
+    json_t *names = err != HB_ENOMEM && ms != NULL ? json_array() : NULL;
+    size_t k = 0;
+    for (size_t i = 0; names != NULL && i < n; i++)
+        k += (size_t)member_of(&socks[i], x->room, &ms[k]);
+    if (k > 1)
+        qsort(ms, k, sizeof(*ms), by_join);
+    for (size_t i = 0; i < k; i++) {
+        if (names != NULL && json_array_append_new(names, json_string(ms[i].nick)) != 0) {
             json_decref(names);
             names = NULL;
         }
+        json_decref(ms[i].data);
+    }
+    free(ms);
     if (names != NULL)
-        emit(to_room(r), "members", json_pack("{s:s,s:o}", "room", r->name, "members", names));
-    emit(to_room(r), "message",
-         json_pack("{s:b,s:s,s:I}", "system", 1, "text", text, "time", (json_int_t)now_ms()));
+        emit(to_room(x->room), "members",
+             json_pack("{s:s,s:o,s:I}", "room", x->room, "members", names, "stamp",
+                       (json_int_t)x->stamp));
+    free(x);
+}
+
+/* Fetches who is in the room called name, on every node, and tells them. */
+static void send_members(const char *name) {
+    roster *x = malloc(sizeof(*x));
+    hb_bcast *b = hb_bcast_timeout(to_room(name), FETCH_MS);
+    if (x == NULL || b == NULL) {
+        free(x);
+        hb_bcast_free(b);
+        return;
+    }
+    x->stamp = tick();
+    memcpy(x->room, name, strlen(name) + 1);
+    if (hb_bcast_fetch_sockets_async(b, on_roster, x) != 0)
+        free(x); /* b is consumed, on_roster will not run */
+}
+
+typedef struct count {
+    const char *name;
+    json_int_t n;
+} count;
+
+static int by_count(const void *a, const void *b) {
+    const count *x = a, *y = b;
+    if (x->n != y->n)
+        return x->n > y->n ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* Answers hello (ud: its kept ack) once a fetch of every socket said who is
+ * where: [{name, members}], the lobby first (even when empty), then the
+ * rooms that have people in them, busiest first, MAX_ROOMS at most. After a
+ * timeout, the counts of the nodes that answered. */
+static void on_counts(int err, const hb_fetched_socket *socks, size_t n, void *ud) {
+    hb_ack *ack = ud;
+    json_t *by_room = json_object(), *list = json_array(), *v;
+    count *busy = NULL;
+    size_t nbusy = 0;
+    json_int_t lobby = 0;
+    const char *key;
+    member m;
+    (void)err;
+    if (by_room == NULL || list == NULL)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        if (!member_of(&socks[i], NULL, &m))
+            continue;
+        json_int_t c = json_integer_value(json_object_get(by_room, m.room));
+        int bad = json_object_set_new(by_room, m.room, json_integer(c + 1));
+        json_decref(m.data);
+        if (bad)
+            goto fail;
+    }
+    if ((busy = calloc(json_object_size(by_room) + 1, sizeof(*busy))) == NULL)
+        goto fail;
+    json_object_foreach(by_room, key, v) {
+        if (strcmp(key, "lobby") == 0)
+            lobby = json_integer_value(v);
+        else
+            busy[nbusy++] = (count){key, json_integer_value(v)};
+    }
+    if (nbusy > 1)
+        qsort(busy, nbusy, sizeof(*busy), by_count);
+    if (json_array_append_new(list, json_pack("{s:s,s:I}", "name", "lobby", "members", lobby)) != 0)
+        goto fail;
+    for (size_t i = 0; i < nbusy && i + 1 < MAX_ROOMS; i++)
+        if (json_array_append_new(list, json_pack("{s:s,s:I}", "name", busy[i].name, "members",
+                                                  busy[i].n)) != 0)
+            goto fail;
+    free(busy);
+    json_decref(by_room);
+    reply(ack, json_pack("{s:b,s:o}", "ok", 1, "rooms", list));
+    return;
+fail:
+    free(busy);
+    json_decref(by_room);
+    json_decref(list);
+    reply_error(ack, "out of memory");
+}
+
+/* Tells everyone in the room called name who is there now, and text (when
+ * not NULL) as a system message. */
+static void announce(const char *name, const char *text) {
+    send_members(name);
+    if (text != NULL)
+        emit(to_room(name), "message",
+             json_pack("{s:b,s:s,s:I}", "system", 1, "text", text, "time", (json_int_t)now_ms()));
 }
 
 /* "<nick><suffix>" in out (nicknames are at most NICK_BUF bytes). */
@@ -365,12 +616,35 @@ static void say(char *out, size_t cap, const char *nick, const char *suffix) {
     memcpy(out + n, suffix, m + 1);
 }
 
+/* Answers u's join (ack may be NULL) with its room's recent history, and
+ * tells the room. */
+static void joined(user *u, hb_ack *ack) {
+    char text[NICK_BUF + 16];
+    room *r = u->room;
+    /* The ack first, so that the page shows the history before what follows. */
+    reply(ack, json_pack("{s:b,s:s,s:o}", "ok", 1, "room", r->name, "messages",
+                         room_recent(r, HISTORY_SEND)));
+    say(text, sizeof(text), u->nick, " joined");
+    announce(r->name, text);
+}
+
 /* Takes u out of its room, if any, and tells the room unless quiet. */
 static void leave_room(user *u, int quiet) {
     room *r = u->room;
     char text[NICK_BUF + 16];
+    int was_waiting = u->waiting;
     if (r == NULL)
         return;
+    if (was_waiting) {
+        /* Gone before the history came: the join gets what is here (a
+         * socket that is disconnecting gets nothing, and its ack is freed)
+         * and, never announced, it leaves without a word. */
+        hb_ack *ack = u->join_ack;
+        u->waiting = 0;
+        u->join_ack = NULL;
+        reply(ack, json_pack("{s:b,s:s,s:o}", "ok", 1, "room", r->name, "messages",
+                             room_recent(r, HISTORY_SEND)));
+    }
     /* Also while disconnecting: the announcement below must not reach u. */
     hb_socket_leave(u->s, r->name);
     if (u->prev != NULL)
@@ -383,13 +657,131 @@ static void leave_room(user *u, int quiet) {
         r->last = u->prev;
     u->prev = u->next = NULL;
     u->room = NULL;
+    publish(u);
     r->nmembers--;
     r->used = now_ms();
-    if (r->nmembers > 0 && !quiet) {
+    /* Told even with nobody left here: people of other nodes may be in it. */
+    if (!quiet) {
         say(text, sizeof(text), u->nick, " left");
-        announce(r, text);
+        announce(r->name, was_waiting ? NULL : text);
     }
     room_release(r);
+}
+
+/* --- history across nodes ----------------------------------------------------------- */
+
+/* Sends m, said in r on this node, to the other nodes (no answer asked). */
+static void share(const room *r, json_t *m) {
+    json_t *args = json_pack("[s,O]", r->name, m);
+    char *text = args != NULL ? json_dumps(args, JSON_COMPACT) : NULL;
+    json_decref(args);
+    if (text != NULL)
+        hb_nsp_server_side_emit(the_chat.nsp, "demo:message", text, 0, NULL, NULL);
+    free(text);
+}
+
+/* The other nodes' answers for r came (or the ask ended without them):
+ * merged, and whoever was waiting for them is answered and announced. */
+static void history_in(room *r, int err, const char *answers_json) {
+    room_merge(r, answers_json);
+    r->asking = 0;
+    /* After a timeout, or with Redis away, what came is kept and the next
+     * join asks again. */
+    if (err == 0)
+        r->synced = 1;
+    /* From the start each time: answering emits, and u->next is not ours
+     * to trust across that. */
+    for (;;) {
+        user *u = r->first;
+        while (u != NULL && !u->waiting)
+            u = u->next;
+        if (u == NULL)
+            break;
+        hb_ack *ack = u->join_ack;
+        u->waiting = 0;
+        u->join_ack = NULL;
+        joined(u, ack);
+    }
+}
+
+/* An ask for a room's history: the room by name, since all who waited may
+ * leave and the room be forgotten before the answers come. */
+typedef struct ask {
+    char room[ROOM_MAX + 1];
+} ask;
+
+static void on_history(int err, const char *responses_json, size_t n, void *ud) {
+    ask *x = ud;
+    room *r = room_find(x->room);
+    (void)n;
+    free(x);
+    if (r != NULL)
+        history_in(r, err, responses_json);
+}
+
+/* Asks the other nodes for r's history, unless an ask is out already. */
+static void history_ask(room *r) {
+    ask *x;
+    char *args;
+    int err = HB_ENOMEM;
+    if (r->asking)
+        return;
+    r->asking = 1;
+    x = malloc(sizeof(*x));
+    args = args_of(json_string(r->name));
+    if (x != NULL && args != NULL) {
+        memcpy(x->room, r->name, strlen(r->name) + 1);
+        err = hb_nsp_server_side_emit(the_chat.nsp, "demo:history", args, ASK_MS, on_history, x);
+    }
+    free(args);
+    if (err != 0) { /* on_history will not run */
+        free(x);
+        history_in(r, err, "[]");
+    }
+}
+
+/* "demo:message" [room, message] from another node: kept when this node
+ * knows the room; otherwise it asks when someone joins there. */
+static void on_remote_message(hb_nsp *nsp, const char *event, const hb_args *args,
+                              hb_server_reply *reply_to, void *ud) {
+    char name[ROOM_MAX + 1];
+    size_t len = 0;
+    int n = hb_args_string(args, 0, name, sizeof(name));
+    const char *arg = hb_args_at(args, 1, &len);
+    room *r = n > 0 && valid_room(name, (size_t)n) ? room_find(name) : NULL;
+    json_t *v, *m;
+    (void)nsp, (void)event, (void)ud;
+    if (reply_to != NULL)
+        hb_server_reply_send(reply_to, NULL);
+    if (r == NULL || arg == NULL)
+        return;
+    v = json_loadb(arg, len, 0, NULL);
+    m = v != NULL ? message_from(v) : NULL;
+    json_decref(v);
+    if (m == NULL)
+        return;
+    room_remember(r, m);
+    json_decref(m);
+    r->used = now_ms();
+}
+
+/* "demo:history" [room] from another node, someone joining there: answers
+ * with the room's history here, [] when this node does not know it. */
+static void on_history_ask(hb_nsp *nsp, const char *event, const hb_args *args,
+                           hb_server_reply *reply_to, void *ud) {
+    char name[ROOM_MAX + 1];
+    int n = hb_args_string(args, 0, name, sizeof(name));
+    const room *r = n > 0 && valid_room(name, (size_t)n) ? room_find(name) : NULL;
+    json_t *list;
+    char *text;
+    (void)nsp, (void)event, (void)ud;
+    if (reply_to == NULL)
+        return;
+    list = r != NULL ? room_recent(r, HISTORY_KEEP) : NULL;
+    text = list != NULL ? json_dumps(list, JSON_COMPACT) : NULL;
+    json_decref(list);
+    hb_server_reply_send(reply_to, text != NULL ? text : "[]");
+    free(text);
 }
 
 /* --- events ------------------------------------------------------------------ */
@@ -399,6 +791,7 @@ static void on_hello(hb_socket *s, const char *event, const hb_args *args, hb_ac
     char nick[NICK_BUF];
     int n = hb_args_string(args, 0, nick, sizeof(nick));
     size_t len;
+    hb_ack *kept;
     (void)event, (void)ud;
     if (u == NULL)
         return;
@@ -411,18 +804,30 @@ static void on_hello(hb_socket *s, const char *event, const hb_args *args, hb_ac
         char text[2 * NICK_BUF + 16], old[NICK_BUF];
         memcpy(old, u->nick, sizeof(old));
         memcpy(u->nick, nick, len + 1);
+        publish(u);
         say(text, sizeof(text), old, " is now ");
         say(text + strlen(text), sizeof(text) - strlen(text), nick, "");
-        announce(u->room, text);
+        announce(u->room->name, text);
     } else {
         memcpy(u->nick, nick, len + 1);
+        publish(u);
     }
-    reply(ack, json_pack("{s:b,s:o}", "ok", 1, "rooms", room_list()));
+    if (ack == NULL)
+        return;
+    /* The room list counts the people of every node: answered in on_counts. */
+    kept = hb_ack_keep(ack);
+    if (kept == NULL) {
+        reply_error(ack, "out of memory");
+        return;
+    }
+    if (hb_bcast_fetch_sockets_async(hb_bcast_timeout(hb_nsp_bcast(the_chat.nsp), FETCH_MS),
+                                     on_counts, kept) != 0)
+        reply_error(kept, "out of memory");
 }
 
 static void on_join(hb_socket *s, const char *event, const hb_args *args, hb_ack *ack, void *ud) {
     user *u = hb_socket_data(s);
-    char name[ROOM_MAX + 1], text[NICK_BUF + 16];
+    char name[ROOM_MAX + 1];
     size_t len;
     const char *arg = hb_args_at(args, 0, &len);
     room *r;
@@ -448,7 +853,8 @@ static void on_join(hb_socket *s, const char *event, const hb_args *args, hb_ack
 
     r = u->room;
     if (r != NULL && strcmp(r->name, name) == 0) {
-        reply(ack, json_pack("{s:b,s:s,s:o}", "ok", 1, "room", name, "messages", room_recent(r)));
+        reply(ack, json_pack("{s:b,s:s,s:o}", "ok", 1, "room", name, "messages",
+                             room_recent(r, HISTORY_SEND)));
         return;
     }
     r = room_get(name);
@@ -472,10 +878,21 @@ static void on_join(hb_socket *s, const char *event, const hb_args *args, hb_ack
     r->nmembers++;
     r->used = now_ms();
     u->room = r;
-    /* The ack first, so that the page shows the history before what follows. */
-    reply(ack, json_pack("{s:b,s:s,s:o}", "ok", 1, "room", r->name, "messages", room_recent(r)));
-    say(text, sizeof(text), u->nick, " joined");
-    announce(r, text);
+    u->joined = tick();
+    publish(u);
+    if (clustered() && !r->synced) {
+        /* Other nodes may have heard what was said here before this node
+         * knew the room: the join is answered once they told. */
+        hb_ack *kept = ack != NULL ? hb_ack_keep(ack) : NULL;
+        if (ack == NULL || kept != NULL) {
+            u->waiting = 1;
+            u->join_ack = kept;
+            history_ask(r); /* may answer u before it returns */
+            return;
+        }
+        /* No memory to keep the ack: answer with what is here. */
+    }
+    joined(u, ack);
 }
 
 static void on_message(hb_socket *s, const char *event, const hb_args *args, hb_ack *ack,
@@ -504,7 +921,8 @@ static void on_message(hb_socket *s, const char *event, const hb_args *args, hb_
     }
     room_remember(u->room, m);
     u->room->used = now_ms();
-    emit(to_room(u->room), "message", m);
+    share(u->room, m);
+    emit(to_room(u->room->name), "message", m);
     reply(ack, json_pack("{s:b}", "ok", 1));
 }
 
@@ -585,5 +1003,8 @@ int hb_app_demo_setup(hb_server *srv) {
         return HB_ENOMEM;
     the_chat.nsp = nsp;
     hb_nsp_on_connection(nsp, on_connection, NULL);
+    if ((err = hb_nsp_on_server_event(nsp, "demo:message", on_remote_message, NULL)) != 0 ||
+        (err = hb_nsp_on_server_event(nsp, "demo:history", on_history_ask, NULL)) != 0)
+        return err;
     return 0;
 }

@@ -11,16 +11,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { REPO, freePort } from './lib/server.mjs';
+import {
+  launch, person, send, expectText, expectMembers, expectMessage, expectSystem,
+} from './lib/demo_page.mjs';
 
-const CHROMIUM = process.env.HUBBUB_CHROMIUM || '/usr/bin/chromium';
 const IS_REF = process.env.HUBBUB_REF === '1';
 const READY_MS = 10000;
 const STOP_MS = 8000;
-const UI_MS = 10000; // each expectation on the page
 
 /** Starts the demo server on a free port; resolves once it says `listening on`.
  * Another port is tried when the free one was taken meanwhile. */
@@ -79,82 +78,6 @@ async function startDemoOnce() {
   return { url: `http://127.0.0.1:${port}`, stop, describe };
 }
 
-async function launch() {
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (scripts/install-deps) or set HUBBUB_CHROMIUM`);
-  }
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
-
-/** A new person (own browser context: own storage) who opens the chat. */
-async function person(browser, url, nick, viewport = { width: 1100, height: 720 }) {
-  const ctx = await browser.newContext({ viewport });
-  const page = await ctx.newPage();
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-  const res = await page.goto(url + '/');
-  assert.equal(res.status(), 200);
-  assert.match(res.headers()['content-type'], /^text\/html/);
-  await page.locator('#nick').fill(nick);
-  await page.locator('#nick-form button[type=submit]').click();
-  await page.locator('#login').waitFor({ state: 'hidden', timeout: UI_MS });
-  await expectText(page, '#status', 'connected');
-  await page.locator('#text:enabled').waitFor({ timeout: UI_MS });
-  return { page, ctx, problems, nick };
-}
-
-/** Waits until the element's text (trimmed) equals or matches want. */
-async function expectText(page, selector, want) {
-  const loc = page.locator(selector);
-  try {
-    await page.waitForFunction(([sel, w, isRe]) => {
-      const e = document.querySelector(sel);
-      if (!e) return false;
-      const t = e.textContent.trim();
-      return isRe ? new RegExp(w).test(t) : t === w;
-    }, [selector, want instanceof RegExp ? want.source : want, want instanceof RegExp], { timeout: UI_MS });
-  } catch {
-    const got = await loc.count() ? await loc.first().textContent() : '(no element)';
-    assert.fail(`${selector}: wanted ${want}, shows ${JSON.stringify(got)}`);
-  }
-}
-
-const members = (p) => p.page.locator('#members li').evaluateAll((lis) => lis.map((li) => li.dataset.nick));
-
-async function expectMembers(p, want) {
-  const sorted = [...want].sort();
-  try {
-    await p.page.waitForFunction((w) => {
-      const got = [...document.querySelectorAll('#members li')].map((li) => li.dataset.nick).sort();
-      return JSON.stringify(got) === JSON.stringify(w);
-    }, sorted, { timeout: UI_MS });
-  } catch {
-    assert.fail(`${p.nick} sees members ${JSON.stringify(await members(p))}, wanted ${JSON.stringify(sorted)}`);
-  }
-}
-
-/** The messages a person's page shows, as { from, text } (system: from null). */
-const shown = (p) => p.page.locator('#messages').evaluate((box) =>
-  [...box.querySelectorAll('.msg, .sys')].map((e) => (e.classList.contains('sys')
-    ? { from: null, text: e.firstChild.textContent }
-    : { from: e.dataset.from, text: e.querySelector('.text').textContent })));
-
-async function expectMessage(p, from, text) {
-  try {
-    await p.page.waitForFunction(([f, t]) => [...document.querySelectorAll('#messages .msg')]
-      .some((e) => e.dataset.from === f && e.querySelector('.text').textContent === t), [from, text], { timeout: UI_MS });
-  } catch {
-    assert.fail(`${p.nick} does not show ${from}: ${JSON.stringify(text)}; shows ${JSON.stringify(await shown(p))}`);
-  }
-}
-
 test('demo chat in headless Chromium: join, members, messages, typing, history', { timeout: 90000 }, async (t) => {
   const srv = await startDemo();
   t.after(() => srv.stop().catch(() => {}));
@@ -179,12 +102,11 @@ test('demo chat in headless Chromium: join, members, messages, typing, history',
   await expectMembers(b, ['alice', 'bob']);
   await expectText(a.page, '#rooms [data-room="lobby"] .count', '2');
   // alice saw bob arrive.
-  await a.page.locator('#messages .sys', { hasText: 'bob joined' }).waitFor({ timeout: UI_MS });
+  await expectSystem(a, 'bob joined');
 
   // alice writes; bob's page shows it, from alice, with a time.
   const hi = 'Hi Bob! <b>not bold</b> & welcome';
-  await a.page.locator('#text').fill(hi);
-  await a.page.locator('#text').press('Enter');
+  await send(a, hi);
   await expectMessage(b, 'alice', hi);
   await expectMessage(a, 'alice', hi);
   const time = await b.page.locator('#messages .msg[data-from="alice"] time').first().textContent();
@@ -220,12 +142,12 @@ test('demo chat in headless Chromium: join, members, messages, typing, history',
   await expectMembers(c, ['carol']);
   await expectText(c.page, '#messages .intro b', 'Welcome to #night-owls');
   await expectMembers(a, ['alice', 'bob']);
-  await a.page.locator('#messages .sys', { hasText: 'carol left' }).waitFor({ timeout: UI_MS });
+  await expectSystem(a, 'carol left');
 
   // bob closes his tab: alice sees him leave.
   await b.ctx.close();
   await expectMembers(a, ['alice']);
-  await a.page.locator('#messages .sys', { hasText: 'bob left' }).waitFor({ timeout: UI_MS });
+  await expectSystem(a, 'bob left');
   await a.page.screenshot({ path: '/tmp/demo-a-after.png' });
 
   for (const p of [a, b, c]) assert.deepEqual(p.problems, [], `${p.nick}'s page reported problems`);

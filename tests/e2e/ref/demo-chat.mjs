@@ -15,12 +15,17 @@
 //                         or {error}
 //   join(room, ack)       room: 1..32 of [a-z0-9-], default "lobby"; leaves the
 //                         previous room; ack {ok:true, room, messages:[last 20]}
-//                         then, to the room, "members" {room, members:[nick]}
-//                         and a system "message" {system:true, text, time}
+//                         then, to the room, "members" {room, members:[nick],
+//                         stamp} and a system "message" {system:true, text,
+//                         time}
 //   message(text[, ack])  text 1..500 characters; "message" {from, text, time}
 //                         to the room, kept in its history
 //   typing(bool)          "typing" {from, typing} to the rest of the room
 //   disconnect            "members" and "<nick> left" to the room
+// "members" lists the room's people in join order; stamp (ms since the epoch,
+// increasing) orders the lists, and the page ignores one older than what it
+// shows. Hubbub computes them asynchronously in a cluster (examples/demo.c),
+// where two lists can cross; here they never do, but carry the stamp alike.
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -142,8 +147,16 @@ function roomList() {
   return list;
 }
 
+let clock = 0; // the last stamp: milliseconds, never twice the same nor going back
+function stamp() {
+  clock = Math.max(Date.now(), clock + 1);
+  return clock;
+}
+
 function announce(r, text) {
-  io.to(r.name).emit('members', { room: r.name, members: [...r.members].map((s) => s.data.nick) });
+  io.to(r.name).emit('members', {
+    room: r.name, members: [...r.members].map((s) => s.data.nick), stamp: stamp(),
+  });
   io.to(r.name).emit('message', { system: true, text, time: Date.now() });
 }
 
