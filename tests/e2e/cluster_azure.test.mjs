@@ -421,35 +421,40 @@ test('a node that joins after the app server\'s first node died still gets a tun
 });
 
 /**
- * A TCP proxy to Redis for one node: cut() closes it (the node's Redis
- * connections break and new ones are refused, while the others' go on),
- * restore() listens again on the same port.
+ * A TCP proxy to Redis for one node: cut() breaks the node's Redis
+ * connections and makes new ones fail (closed at once), while the others'
+ * go on; restore() lets them through again. The port stays bound all
+ * along: another process could take it meanwhile.
  */
 async function redisProxy(t) {
-  const port = await freePort();
   const sockets = new Set();
-  let server;
-  const restore = () => new Promise((resolve) => {
-    server = net.createServer((c) => {
-      const u = net.connect(cl.redisPort, '127.0.0.1');
-      const done = () => {
-        for (const x of [c, u]) { x.destroy(); sockets.delete(x); }
-      };
-      sockets.add(c);
-      sockets.add(u);
-      c.pipe(u);
-      u.pipe(c);
-      for (const x of [c, u]) { x.on('error', done); x.on('close', done); }
-    });
-    server.listen(port, '127.0.0.1', resolve);
+  let open = true;
+  const server = net.createServer((c) => {
+    if (!open) {
+      c.destroy();
+      return;
+    }
+    const u = net.connect(cl.redisPort, '127.0.0.1');
+    const done = () => {
+      for (const x of [c, u]) { x.destroy(); sockets.delete(x); }
+    };
+    sockets.add(c);
+    sockets.add(u);
+    c.pipe(u);
+    u.pipe(c);
+    for (const x of [c, u]) { x.on('error', done); x.on('close', done); }
   });
-  const cut = () => new Promise((resolve) => {
-    server.close(() => resolve());
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const cut = async () => {
+    open = false;
     for (const x of sockets) x.destroy();
-  });
-  await restore();
-  t.after(() => cut());
-  return { url: `redis://127.0.0.1:${port}`, cut, restore };
+  };
+  const restore = async () => { open = true; };
+  t.after(() => new Promise((resolve) => {
+    cut();
+    server.close(() => resolve());
+  }));
+  return { url: `redis://127.0.0.1:${server.address().port}`, cut, restore };
 }
 
 test('a node cut off from Redis for longer than the TTL: the others report its clients gone, and it closes them when it is back', T, async (t) => {
