@@ -698,7 +698,8 @@ static void list_group(req *r, const char *group, const char *path) {
     for (size_t i = 0; i < v.n; i++)
         if (strcmp(hb_hub_conn_of(v.items[i])->id, o.after) > 0)
             v.items[kept++] = v.items[i];
-    qsort(v.items, kept, sizeof(*v.items), by_member_id);
+    if (kept > 1) /* items is NULL for an empty group: qsort wants a pointer */
+        qsort(v.items, kept, sizeof(*v.items), by_member_id);
     for (size_t i = 0; i < kept && i < want; i++) {
         hb_hub_conn *c = hb_hub_conn_of(v.items[i]);
         json_t *e = json_pack("{s:s}", "connectionId", c->id);

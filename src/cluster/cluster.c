@@ -153,12 +153,37 @@ static int is_ours(const hb_cluster *c, const uint8_t *data, size_t len) {
            memcmp(data + 2, c->uid, UID_LEN) == 0;
 }
 
+/* A broadcast to one room comes on "socket.io#<nsp>#<room>#" (the Redis
+ * adapter's channel). When this node has no socket in that room there is
+ * nothing to deliver, and the message need not be decoded. Names may hold
+ * '#' themselves, so every cut that names a namespace of this node must
+ * find its room idle; a channel with no such cut is decoded as any other
+ * ("<nsp>#", every room or several, has none). */
+static int room_idle(hb_cluster *c, const char *channel, size_t chlen) {
+    const char *nsp = channel + sizeof(bcast_prefix) - 1, *end = channel + chlen - 1;
+    int found = 0;
+    if (chlen < sizeof(bcast_prefix) + 3 || *end != '#')
+        return 0;
+    for (const char *h = nsp; (h = memchr(h, '#', (size_t)(end - h))) != NULL; h++) {
+        int idle = hb_sio_server_room_idle(c->sio, nsp, (size_t)(h - nsp), h + 1,
+                                           (size_t)(end - (h + 1)));
+        if (idle == 0)
+            return 0;
+        found |= idle == 1;
+    }
+    return found;
+}
+
 static void on_bcast(hb_cluster *c, const char *channel, size_t chlen, const uint8_t *data,
                      size_t len) {
     hb_cluster_bcast b;
     int err;
     if (is_ours(c, data, len))
         return;
+    if (room_idle(c, channel, chlen)) {
+        hb_metrics_g.cluster_received++;
+        return;
+    }
     if ((err = hb_cluster_proto_decode_bcast(data, len, &b)) != 0) {
         bad_message(c, channel, chlen, err);
         return;

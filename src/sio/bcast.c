@@ -280,6 +280,14 @@ static hb_bcast *bcast_of_msg(hb_nsp *nsp, const hb_sio_bus_msg *m) {
     return b;
 }
 
+int hb_sio_server_room_idle(hb_sio_server *srv, const char *nsp, size_t nsp_len,
+                            const char *room, size_t room_len) {
+    hb_nsp *n = hb_sio__nsp_find(srv, nsp, nsp_len);
+    if (n == NULL)
+        return -1;
+    return n->log == NULL && hb_groups_size(n->rooms, room, room_len) == 0;
+}
+
 int hb_sio_server_deliver(hb_sio_server *srv, const hb_sio_bus_msg *m) {
     hb_nsp *nsp = hb_sio__nsp_find(srv, m->nsp, strlen(m->nsp));
     hb_bcast *b;

@@ -142,6 +142,13 @@ void hb_sio_server_set_bus(hb_sio_server *srv, const hb_sio_bus *bus);
  * has no sockets here: that is 0. Returns 0, HB_EINVAL (data is not a JSON
  * array, more than 64 bins) or HB_ENOMEM. */
 int hb_sio_server_deliver(hb_sio_server *srv, const hb_sio_bus_msg *m);
+/* Whether a broadcast to room of namespace nsp (lengths given) can do
+ * nothing here: 1 when the namespace keeps no recovery log (a disconnected
+ * socket that may come back needs every broadcast) and no socket of it is
+ * in room, 0 when it can, -1 when there is no such namespace here. The
+ * cluster skips decoding the broadcasts that can do nothing. */
+int hb_sio_server_room_idle(hb_sio_server *srv, const char *nsp, size_t nsp_len,
+                            const char *room, size_t room_len);
 /* Applies a join, leave or disconnect that came from another node. */
 void hb_sio_server_deliver_req(hb_sio_server *srv, const hb_sio_bus_req *r);
 

@@ -32,10 +32,11 @@ import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Emitter } from '@socket.io/redis-emitter';
 import {
-  startServer, client, connected, recorder, ask, until, within, request, IS_REF,
+  startServer, client, connected, recorder, ask, until, within, request, stopChecked, freePort,
+  IS_REF,
 } from './lib/sio.mjs';
 import {
-  metrics, roundRobin, testCluster, CONNECTED_CMD,
+  metrics, roundRobin, testCluster, redisReady, startRedis, CONNECTED_CMD,
 } from './lib/cluster.mjs';
 
 const SKIP = IS_REF ? 'cluster mode is Hubbub\'s (the reference has no Redis adapter)' : false;
@@ -165,6 +166,61 @@ test('a broadcast with acks collects the answers of the clients of every node', 
     responses: ['vote? from node 0', 'vote? from node 1', 'vote? from node 2'],
   });
   assert.equal(silent.rec.of('poll').length, 1, 'the silent member got the poll');
+});
+
+test('a node with no member in a room skips its broadcasts (counted), and delivers them once one joins', { skip: SKIP }, async (t) => {
+  const only = await member(t, 0);
+  const later = await member(t, 1);
+  const sender = await member(t, 2);
+  assert.equal(await ask(only.sock, 'join', 'idle-1'), 'joined');
+  const before = (await metrics(nodes[1])).hubbub_cluster_received_total;
+  sender.sock.emit('to-room', 'idle-1', 'first');
+  await marker(sender, [only, later, sender]);
+  assert.deepEqual(got(only.rec, 'room-msg'), ['first']);
+  assert.deepEqual(got(later.rec, 'room-msg'), []);
+  // node 1 received it (and the marker), without a member to give it to
+  assert.ok((await metrics(nodes[1])).hubbub_cluster_received_total >= before + 2);
+  assert.equal(await ask(later.sock, 'join', 'idle-1'), 'joined');
+  sender.sock.emit('to-room', 'idle-1', 'second');
+  await marker(sender, [only, later, sender]);
+  assert.deepEqual(got(only.rec, 'room-msg'), ['first', 'second']);
+  assert.deepEqual(got(later.rec, 'room-msg'), ['second']);
+});
+
+test('connection-state recovery on a cluster: a room message from another node, sent while the client was away, is replayed', { skip: SKIP }, async (t) => {
+  // Its own two nodes, with --recovery-window: a node with no connected
+  // member in the room must still keep the room's broadcasts for a socket
+  // that may come back.
+  const redis = await startRedis(await freePort());
+  t.after(() => redis.stop());
+  const rnodes = [];
+  for (const id of ['rec0', 'rec1']) {
+    const srv = await startServer({
+      app: 'testbed', args: ['--redis', redis.url, '--node-id', id, '--recovery-window', '60000'],
+    });
+    rnodes.push(srv);
+    t.after(() => stopChecked(srv));
+  }
+  await Promise.all(rnodes.map((srv) => redisReady(srv, 2, WAIT_MS)));
+  const a = client(t, rnodes[1], { ...WS, reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 200 });
+  const rec = recorder(a);
+  await connected(a, WAIT_MS);
+  assert.equal(await ask(a, 'join', 'rec-room'), 'joined');
+  a.emit('echo', 'before'); // its state is recoverable once it has received an event
+  await rec.waitFor('echo');
+  const b = client(t, rnodes[0], WS);
+  await connected(b, WAIT_MS);
+  const firstId = a.id;
+  const bye = new Promise((resolve) => a.once('disconnect', resolve));
+  a.io.engine.close();
+  await bye;
+  b.emit('to-room', 'rec-room', 'missed');
+  await ask(b, 'rooms');
+  await new Promise((resolve) => a.once('connect', resolve));
+  assert.equal(a.recovered, true);
+  assert.equal(a.id, firstId);
+  await until(() => got(rec, 'room-msg').includes('missed'), WAIT_MS, 'the missed room message');
+  assert.deepEqual(got(rec, 'room-msg'), ['missed']);
 });
 
 test('fetchSockets returns the sockets of every node', { skip: SKIP }, async (t) => {
