@@ -42,6 +42,7 @@ struct hb_tunnel {
     char id[21];
     char *app;                /* the app server's id (its token's sub), or NULL */
     uint8_t targeted;         /* opened at a node's request (&target=) */
+    uint8_t leaving;          /* told to close (a duplicate): no new clients */
     uint8_t closed;
 };
 

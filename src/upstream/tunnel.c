@@ -303,7 +303,7 @@ static int duplicate(const hb_tunnel *t) {
     if (t->app == NULL)
         return 0;
     for (hb_tunnel *o = ts ? ts->head : NULL; o != NULL; o = o->next)
-        if (o != t && !o->closed && o->app != NULL && strcmp(o->app, t->app) == 0)
+        if (o != t && !o->closed && !o->leaving && o->app != NULL && strcmp(o->app, t->app) == 0)
             return 1;
     return 0;
 }
@@ -418,6 +418,9 @@ void hb_tunnel__route(void *ud, hb_http_conn *hc, hb_http_request *req) {
         /* Two nodes asked for the same tunnel (a node that left and came
          * back): one per app server here is enough. */
         json_t *bye = json_pack("{s:s}", "Message", "this app server has a tunnel here already");
+        /* Until the app server closes it, no client is given to it: its
+         * answers could be lost with it. */
+        t->leaving = 1;
         send_frame(t, HB_TUNNEL_CONNECTION_CLOSE, bye, NULL, 0, 0);
         json_decref(bye);
     } else if (!t->targeted && az->bus.tunnel != NULL) {
@@ -488,7 +491,7 @@ hb_tunnel *hb_tunnel__pick(hb_hub *hub) {
     hb_hub_tunnels *ts = hb_hub_data(hub);
     hb_tunnel *best = NULL;
     for (hb_tunnel *t = ts ? ts->head : NULL; t != NULL; t = t->next)
-        if (!t->closed && (best == NULL || t->clients < best->clients))
+        if (!t->closed && !t->leaving && (best == NULL || t->clients < best->clients))
             best = t;
     return best;
 }
