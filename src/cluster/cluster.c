@@ -237,6 +237,25 @@ static void relay_done(void *ud) {
     free(r);
 }
 
+/* A relay for request req_id (len bytes) of namespace nsp, on c's list:
+ * its answers go out on the namespace's response channel. NULL on ENOMEM. */
+static relay *relay_new(hb_cluster *c, const char *req_id, size_t len, const char *nsp) {
+    relay *r = calloc(1, sizeof(*r) + len + 1);
+    if (r == NULL)
+        return NULL;
+    memcpy(r->req_id, req_id, len);
+    if ((r->channel = hb_cluster_proto_resp_channel(nsp, NULL, &r->chlen)) == NULL) {
+        free(r);
+        return NULL;
+    }
+    r->c = c;
+    r->next = c->relays;
+    if (r->next != NULL)
+        r->next->prev = r;
+    c->relays = r;
+    return r;
+}
+
 /* A broadcast with acks from another node: deliver it, say how many got
  * it, then relay each answer. */
 static void on_bcast_req(hb_cluster *c, const char *channel, size_t chlen, const uint8_t *data,
@@ -254,21 +273,12 @@ static void on_bcast_req(hb_cluster *c, const char *channel, size_t chlen, const
     if (b.uid.len == UID_LEN && memcmp(b.uid.base, c->uid, UID_LEN) == 0)
         goto done; /* our own */
     hb_metrics_g.cluster_received++;
-    r = calloc(1, sizeof(*r) + b.req_id.len + 1);
-    if (r == NULL)
+    if ((r = relay_new(c, (const char *)b.req_id.base, b.req_id.len, b.msg.nsp)) == NULL)
         goto done;
-    memcpy(r->req_id, b.req_id.base, b.req_id.len);
-    r->channel = hb_cluster_proto_resp_channel(b.msg.nsp, NULL, &r->chlen);
-    if (r->channel == NULL || (id = strdup(r->req_id)) == NULL) {
-        free(r->channel);
-        free(r);
+    if ((id = strdup(r->req_id)) == NULL) {
+        relay_done(r);
         goto done;
     }
-    r->c = c;
-    r->next = c->relays;
-    if (r->next != NULL)
-        r->next->prev = r;
-    c->relays = r;
     cbs.answer = relay_answer;
     cbs.done = relay_done;
     cbs.ud = r;
@@ -318,19 +328,8 @@ static int on_server_event(hb_cluster *c, const char *nsp, const uint8_t *data, 
         goto done; /* our own, as socket.io ignores its own */
     hb_metrics_g.cluster_received++;
     if (e.req_id != NULL) {
-        size_t n = strlen(e.req_id);
-        if ((r = calloc(1, sizeof(*r) + n + 1)) == NULL)
+        if ((r = relay_new(c, e.req_id, strlen(e.req_id), nsp)) == NULL)
             goto done;
-        memcpy(r->req_id, e.req_id, n);
-        if ((r->channel = hb_cluster_proto_resp_channel(nsp, NULL, &r->chlen)) == NULL) {
-            free(r);
-            goto done;
-        }
-        r->c = c;
-        r->next = c->relays;
-        if (r->next != NULL)
-            r->next->prev = r;
-        c->relays = r;
         cbs.ud = r;
     }
     hb_sio_server_server_event(c->sio, nsp, e.event, e.args, e.args_len, r != NULL ? &cbs : NULL);

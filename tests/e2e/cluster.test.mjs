@@ -36,7 +36,7 @@ import {
   IS_REF,
 } from './lib/sio.mjs';
 import {
-  metrics, roundRobin, testCluster, redisReady, startRedis, CONNECTED_CMD,
+  metrics, roundRobin, testCluster, redisReady, startRedis, CONNECTED_CMD, marker as markerOf, got,
 } from './lib/cluster.mjs';
 
 const SKIP = IS_REF ? 'cluster mode is Hubbub\'s (the reference has no Redis adapter)' : false;
@@ -74,20 +74,8 @@ async function member(t, i, opts = {}) {
   return { sock, rec, node: i };
 }
 
-let markers = 0;
 /** sender emits "emit-all" with a fresh marker; resolves once all have it. */
-async function marker(sender, all) {
-  const m = `marker-${++markers}`;
-  sender.sock.emit('emit-all', m);
-  await Promise.all(all.map(({ rec }) =>
-    until(() => rec.of('all').some((a) => a[0] === m), WAIT_MS, `marker ${m}`)));
-  return m;
-}
-
-/** The first arguments of the events ev a recorder got, markers left out. */
-function got(rec, ev) {
-  return rec.of(ev).map((a) => a[0]).filter((x) => !(typeof x === 'string' && x.startsWith('marker-')));
-}
+const marker = (sender, all) => markerOf(sender, all, WAIT_MS);
 
 // ---------------------------------------------------------------------------
 

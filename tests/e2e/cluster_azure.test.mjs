@@ -37,7 +37,7 @@ import jwt from 'jsonwebtoken';
 import { startServer, stopChecked, freePort, REPO, IS_REF } from './lib/server.mjs';
 import { connected, recorder, until, within, once, request } from './lib/sio.mjs';
 import {
-  metrics, roundRobin, testCluster, startRedis, redisReady,
+  metrics, roundRobin, testCluster, startRedis, redisReady, marker as markerOf, got,
 } from './lib/cluster.mjs';
 
 const SKIP = IS_REF ? 'cluster mode is Hubbub\'s' : false;
@@ -142,17 +142,7 @@ async function askRetry(sock, ev, ...args) {
   }
 }
 
-let markers = 0;
-async function marker(sender, all) {
-  const m = `marker-${++markers}`;
-  sender.sock.emit('emit-all', m);
-  await Promise.all(all.map(({ rec }) =>
-    until(() => rec.of('all').some((a) => a[0] === m), WAIT_MS, `marker ${m}`)));
-}
-
-/** The first arguments of the events ev a recorder got, markers left out. */
-const got = (rec, ev) => rec.of(ev).map((a) => a[0])
-  .filter((x) => !(typeof x === 'string' && x.startsWith('marker-')));
+const marker = (sender, all) => markerOf(sender, all, WAIT_MS);
 
 /**
  * Waits until member i of m has counts[i] events ev, then for a marker from

@@ -183,3 +183,22 @@ export function testCluster({ n = 3, prefix = 'n', waitMs, launch }) {
   };
   return c;
 }
+
+let markers = 0;
+/**
+ * sender ({ sock }) emits "emit-all" with a fresh marker (both test apps
+ * answer it with io.emit("all", marker)); resolves it once every member
+ * of all ({ rec }) has it, within ms.
+ */
+export async function marker(sender, all, ms) {
+  const m = `marker-${++markers}`;
+  sender.sock.emit('emit-all', m);
+  await Promise.all(all.map(({ rec }) =>
+    until(() => rec.of('all').some((a) => a[0] === m), ms, `marker ${m}`)));
+  return m;
+}
+
+/** The first arguments of the events ev a recorder got, markers left out. */
+export function got(rec, ev) {
+  return rec.of(ev).map((a) => a[0]).filter((x) => !(typeof x === 'string' && x.startsWith('marker-')));
+}
